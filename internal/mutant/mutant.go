@@ -1,0 +1,267 @@
+// Package mutant is a deliberately plain in-memory session store, one map
+// under one mutex, into which a test can plant one realistic bug. It exists
+// to prove that the simulator catches the mistakes real backends make: a
+// checker that has never been seen to fail proves nothing.
+//
+// Without a bug it implements the contract exactly, which the simulator
+// tests also check, so that every planted bug is the only difference.
+package mutant
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hourglass-go/hourglass/clock"
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// Bug names one planted mistake.
+type Bug int
+
+// The bugs. Each is a mistake found in real session stores or easy to make
+// writing one.
+const (
+	None Bug = iota
+	// ExpiryOffByOne treats a record as live at its expiry instant (<=
+	// instead of <).
+	ExpiryOffByOne
+	// UpdateResurrects upserts: an update of an expired or absent session
+	// writes it back, as scs, tower-sessions and axess do.
+	UpdateResurrects
+	// ChangeIDResetsExpiry gives the moved record a fresh default expiry.
+	ChangeIDResetsExpiry
+	// ChangeIDKeepsOld copies the record to the new ID and leaves the old.
+	ChangeIDKeepsOld
+	// ChangeIDOverwritesLive moves onto a live target instead of refusing.
+	ChangeIDOverwritesLive
+	// DeleteExpiredIgnoresLimit removes every expired record whatever the
+	// limit.
+	DeleteExpiredIgnoresLimit
+	// DeleteExpiredWrongOrder reclaims by ID only, ignoring expiry.
+	DeleteExpiredWrongOrder
+	// CreateOverwritesLive replaces a live session instead of reporting a
+	// duplicate ID.
+	CreateOverwritesLive
+	// UpdateTTLExtends adds the TTL to the old expiry instead of to now.
+	UpdateTTLExtends
+	// NoTruncation keeps nanoseconds in the expiry.
+	NoTruncation
+	// AliasesState keeps the caller's slice instead of a copy.
+	AliasesState
+	// DeleteKeepsExpired leaves an expired record behind on Delete.
+	DeleteKeepsExpired
+	numBugs
+)
+
+var bugNames = [...]string{"none", "expiry-off-by-one", "update-resurrects", "change-id-resets-expiry", "change-id-keeps-old", "change-id-overwrites-live", "delete-expired-ignores-limit", "delete-expired-wrong-order", "create-overwrites-live", "update-ttl-extends", "no-truncation", "aliases-state", "delete-keeps-expired"}
+
+func (b Bug) String() string { return bugNames[b] }
+
+// Bugs lists every plantable bug.
+func Bugs() []Bug {
+	out := make([]Bug, 0, numBugs-1)
+	for b := Bug(1); b < numBugs; b++ {
+		out = append(out, b)
+	}
+	return out
+}
+
+// Store is the plain store with at most one bug planted.
+type Store struct {
+	bug    Bug
+	clk    clock.Clock
+	limits store.Limits
+	mu     sync.Mutex
+	recs   map[store.ID]store.Record
+}
+
+// New returns an empty store with bug planted (None for a correct one).
+func New(clk clock.Clock, limits store.Limits, bug Bug) *Store {
+	return &Store{bug: bug, clk: clk, limits: limits.WithDefaults(), recs: map[store.ID]store.Record{}}
+}
+
+var _ store.Store = (*Store)(nil)
+
+func (s *Store) now() time.Time {
+	if s.bug == NoTruncation {
+		return s.clk.Now().UTC()
+	}
+	return store.Instant(s.clk.Now())
+}
+
+func (s *Store) expiry(now time.Time, ttl time.Duration) time.Time {
+	if s.bug == NoTruncation {
+		return now.Add(ttl)
+	}
+	return store.Expiry(now, ttl)
+}
+
+func (s *Store) copyState(b []byte) []byte {
+	if s.bug == AliasesState {
+		return b
+	}
+	return slices.Clone(b)
+}
+
+func (s *Store) live(now time.Time, id store.ID) (store.Record, bool) {
+	r, ok := s.recs[id]
+	if !ok {
+		return r, false
+	}
+	if s.bug == ExpiryOffByOne {
+		return r, !now.After(r.Expires)
+	}
+	return r, now.Before(r.Expires)
+}
+
+// Create implements store.Store.
+func (s *Store) Create(_ context.Context, id store.ID, state []byte, ttl time.Duration) error {
+	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if _, ok := s.live(now, id); ok && s.bug != CreateOverwritesLive {
+		return store.ErrDuplicateID
+	}
+	s.recs[id] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl)}
+	return nil
+}
+
+// Load implements store.Store.
+func (s *Store) Load(_ context.Context, id store.ID) (store.Record, error) {
+	if err := id.Validate(); err != nil {
+		return store.Record{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.live(s.now(), id)
+	if !ok {
+		return store.Record{}, store.ErrNotFound
+	}
+	r.State = slices.Clone(r.State)
+	return r, nil
+}
+
+// Update implements store.Store.
+func (s *Store) Update(_ context.Context, id store.ID, state []byte, ttl time.Duration) error {
+	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if _, ok := s.live(now, id); !ok && s.bug != UpdateResurrects {
+		return store.ErrNotFound
+	}
+	s.recs[id] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl)}
+	return nil
+}
+
+// UpdateTTL implements store.Store.
+func (s *Store) UpdateTTL(_ context.Context, id store.ID, ttl time.Duration) error {
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	if err := s.limits.CheckTTL(ttl); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	r, ok := s.live(now, id)
+	if !ok {
+		return store.ErrNotFound
+	}
+	if s.bug == UpdateTTLExtends {
+		r.Expires = s.expiry(r.Expires, ttl)
+	} else {
+		r.Expires = s.expiry(now, ttl)
+	}
+	s.recs[id] = r
+	return nil
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(_ context.Context, id store.ID) error {
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.live(s.now(), id); !ok {
+		if s.bug != DeleteKeepsExpired {
+			delete(s.recs, id)
+		}
+		return store.ErrNotFound
+	}
+	delete(s.recs, id)
+	return nil
+}
+
+// ChangeID implements store.Store.
+func (s *Store) ChangeID(_ context.Context, old, new store.ID) error {
+	if err := old.Validate(); err != nil {
+		return err
+	}
+	if err := new.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	r, ok := s.live(now, old)
+	if !ok {
+		return store.ErrNotFound
+	}
+	if _, ok := s.live(now, new); ok && s.bug != ChangeIDOverwritesLive {
+		return store.ErrDuplicateID
+	}
+	if s.bug != ChangeIDKeepsOld {
+		delete(s.recs, old)
+	}
+	if s.bug == ChangeIDResetsExpiry {
+		r.Expires = s.expiry(now, 30*time.Minute)
+	}
+	s.recs[new] = r
+	return nil
+}
+
+// DeleteExpired implements store.Store.
+func (s *Store) DeleteExpired(_ context.Context, limit int) (int, error) {
+	if err := store.CheckLimit(limit); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	type victim struct {
+		id  store.ID
+		exp time.Time
+	}
+	var vs []victim
+	for id, r := range s.recs {
+		if _, ok := s.live(now, id); !ok {
+			vs = append(vs, victim{id, r.Expires})
+		}
+	}
+	slices.SortFunc(vs, func(a, b victim) int {
+		if s.bug != DeleteExpiredWrongOrder {
+			if c := a.exp.Compare(b.exp); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(string(a.id), string(b.id))
+	})
+	if limit > 0 && len(vs) > limit && s.bug != DeleteExpiredIgnoresLimit {
+		vs = vs[:limit]
+	}
+	for _, v := range vs {
+		delete(s.recs, v.id)
+	}
+	return len(vs), nil
+}

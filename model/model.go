@@ -1,0 +1,93 @@
+// Package model is the session store contract made executable: a map from ID
+// to record, and one method per row group of the contract's table. It is a
+// pure state machine in the manner of etcd's raft core: no I/O, no goroutines
+// and no clock of its own. The instant of every operation is an argument, so
+// the simulator decides what time it is and the model cannot disagree with
+// the backend about it.
+//
+// The model is written to be read beside the contract (README.md, "The
+// contract"), not to be fast; the simulator's throughput comes from keeping
+// it small. Its methods validate their arguments exactly as a backend must,
+// so a validation error from the model is the error a backend must return.
+package model
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// Model is the reference state of one store: every record it physically
+// holds, live or expired, and the limits it enforces.
+type Model struct {
+	limits store.Limits
+	recs   map[store.ID]store.Record
+}
+
+// New returns an empty model enforcing limits (zero fields mean the defaults).
+func New(limits store.Limits) *Model {
+	return &Model{limits: limits.WithDefaults(), recs: make(map[store.ID]store.Record)}
+}
+
+// Limits returns the limits the model enforces, defaults filled in.
+func (m *Model) Limits() store.Limits { return m.limits }
+
+// Clone returns an independent copy. Record states are shared: the model
+// never mutates a state slice in place, it only replaces it.
+func (m *Model) Clone() *Model {
+	c := &Model{limits: m.limits, recs: make(map[store.ID]store.Record, len(m.recs))}
+	for id, r := range m.recs {
+		c.recs[id] = r
+	}
+	return c
+}
+
+// Equal reports whether two models hold the same records.
+func (m *Model) Equal(o *Model) bool {
+	if len(m.recs) != len(o.recs) {
+		return false
+	}
+	for id, r := range m.recs {
+		if or, ok := o.recs[id]; !ok || !r.Equal(or) {
+			return false
+		}
+	}
+	return true
+}
+
+// Len returns the number of records held, live or expired.
+func (m *Model) Len() int { return len(m.recs) }
+
+// Entry is one record and its ID, as listed by Entries.
+type Entry struct {
+	ID store.ID
+	store.Record
+}
+
+// Entries lists every record held, live or expired, in ID byte order.
+func (m *Model) Entries() []Entry {
+	out := make([]Entry, 0, len(m.recs))
+	for id, r := range m.recs {
+		out = append(out, Entry{ID: id, Record: r})
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return out
+}
+
+// Get returns the record under id, live or expired, without any check. It is
+// for generators and reports; the contract's read is Load.
+func (m *Model) Get(id store.ID) (store.Record, bool) {
+	r, ok := m.recs[id]
+	return r, ok
+}
+
+// live returns the record under id if it is live at now.
+func (m *Model) live(now time.Time, id store.ID) (store.Record, bool) {
+	r, ok := m.recs[id]
+	if !ok || !r.LiveAt(now) {
+		return store.Record{}, false
+	}
+	return r, true
+}

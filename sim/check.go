@@ -1,0 +1,64 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+)
+
+// Failure is a seed that made a backend diverge from the model, with the
+// trace shrunk to what still shows it.
+type Failure struct {
+	Seed      uint64
+	Generated int     // operations in the trace as generated
+	Trace     *Trace  // the shrunk trace
+	Result    *Result // the shrunk trace's run, whose Divergence is set
+}
+
+// CheckSeed generates the trace for seed, runs it, and on a divergence
+// shrinks it. It returns nil when the backend agreed with the model
+// throughout, and the number of operations executed either way.
+func CheckSeed(ctx context.Context, seed uint64, cfg GenConfig, newStore Factory) (*Failure, int, error) {
+	t := Generate(seed, cfg)
+	res, err := Run(ctx, t, newStore)
+	if err != nil {
+		return nil, 0, err
+	}
+	if res.Divergence == nil {
+		return nil, len(res.Outcomes), nil
+	}
+	executed := len(res.Outcomes)
+	st, sres, err := Shrink(ctx, t, newStore)
+	if err != nil {
+		return nil, executed, err
+	}
+	if sres.Divergence == nil { // cannot happen for a deterministic backend
+		st, sres = t, res
+	}
+	return &Failure{Seed: seed, Generated: len(t.Ops), Trace: st, Result: sres}, executed, nil
+}
+
+// WriteHistory writes the trace with each executed operation's outcome as a
+// comment and the diverging operation marked. The output parses back as a
+// trace (outcomes are comments), so it doubles as a replay file.
+func (t *Trace) WriteHistory(w io.Writer, res *Result) error {
+	mark := -1
+	if res.Divergence != nil {
+		mark = res.Divergence.Step
+	}
+	_, err := t.write(w, res.Outcomes, mark)
+	return err
+}
+
+// String is the report a person reads: the seed, what diverged, and the
+// shrunk trace.
+func (f *Failure) String() string {
+	var b bytes.Buffer
+	d := f.Result.Divergence
+	fmt.Fprintf(&b, "seed %d diverged; shrunk from %d to %d operations\n", f.Seed, f.Generated, len(f.Trace.Ops))
+	b.WriteString(d.Error())
+	b.WriteString("shrunk trace:\n")
+	_ = f.Trace.WriteHistory(&b, f.Result)
+	return b.String()
+}

@@ -1,0 +1,201 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// The trace format, one operation a line:
+//
+//	create ID STATE TTL
+//	load ID
+//	update ID STATE TTL
+//	update-ttl ID TTL
+//	delete ID
+//	change-id OLD NEW
+//	delete-expired LIMIT
+//	advance DURATION
+//
+// IDs are written bare when valid and as Go-quoted strings otherwise (so an
+// invalid ID in a trace survives a round trip). STATE is always a Go-quoted
+// string, durations use Go's syntax ("1.5s", "-1µs", "90ns"). '#' starts a
+// comment outside a quoted string; the simulator writes each outcome as one.
+
+func (o Create) String() string {
+	return "create " + formatID(o.ID) + " " + quoteState(o.State) + " " + o.TTL.String()
+}
+func (o Load) String() string { return "load " + formatID(o.ID) }
+func (o Update) String() string {
+	return "update " + formatID(o.ID) + " " + quoteState(o.State) + " " + o.TTL.String()
+}
+func (o UpdateTTL) String() string     { return "update-ttl " + formatID(o.ID) + " " + o.TTL.String() }
+func (o Delete) String() string        { return "delete " + formatID(o.ID) }
+func (o ChangeID) String() string      { return "change-id " + formatID(o.Old) + " " + formatID(o.New) }
+func (o DeleteExpired) String() string { return "delete-expired " + strconv.Itoa(o.Limit) }
+func (o Advance) String() string       { return "advance " + o.D.String() }
+
+func formatID(id store.ID) string {
+	if id.Validate() == nil {
+		return string(id)
+	}
+	return strconv.Quote(string(id))
+}
+
+func quoteState(b []byte) string { return strconv.Quote(string(b)) }
+
+// token is one word of a line; quoted records whether it was written as a
+// Go string literal (a quoted "5" is a state, never a number).
+type token struct {
+	text   string
+	quoted bool
+}
+
+// errLine is a problem within one line; ParseTrace adds the line number.
+type errLine string
+
+func (e errLine) Error() string { return string(e) }
+
+// tokenize splits a line into words, honouring Go-quoted strings and
+// dropping a trailing comment.
+func tokenize(line string) ([]token, error) {
+	var toks []token
+	for i := 0; i < len(line); {
+		switch c := line[i]; {
+		case c == ' ' || c == '\t' || c == '\r':
+			i++
+		case c == '#':
+			return toks, nil
+		case c == '"':
+			q, err := strconv.QuotedPrefix(line[i:])
+			if err != nil {
+				return nil, errLine("unterminated or malformed quoted string at column " + strconv.Itoa(i+1))
+			}
+			s, err := strconv.Unquote(q)
+			if err != nil {
+				return nil, errLine("malformed quoted string at column " + strconv.Itoa(i+1))
+			}
+			toks = append(toks, token{text: s, quoted: true})
+			i += len(q)
+			if i < len(line) && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '#' {
+				return nil, errLine("no space after quoted string at column " + strconv.Itoa(i+1))
+			}
+		default:
+			j := i
+			for j < len(line) && line[j] != ' ' && line[j] != '\t' && line[j] != '\r' && line[j] != '#' {
+				j++
+			}
+			toks = append(toks, token{text: line[i:j]})
+			i = j
+		}
+	}
+	return toks, nil
+}
+
+// parseOp turns the words of one line into an operation.
+func parseOp(toks []token) (Op, error) {
+	name, args := toks[0], toks[1:]
+	if name.quoted {
+		return nil, errLine("an operation name cannot be quoted")
+	}
+	want := func(n int, usage string) error {
+		if len(args) != n {
+			return errLine(fmt.Sprintf("%s takes %d argument(s): %s", name.text, n, usage))
+		}
+		return nil
+	}
+	switch name.text {
+	case "create", "update":
+		if err := want(3, name.text+" ID STATE TTL"); err != nil {
+			return nil, err
+		}
+		if !args[1].quoted {
+			return nil, errLine("STATE must be a quoted string")
+		}
+		ttl, err := parseDuration(args[2])
+		if err != nil {
+			return nil, err
+		}
+		if name.text == "create" {
+			return Create{ID: store.ID(args[0].text), State: []byte(args[1].text), TTL: ttl}, nil
+		}
+		return Update{ID: store.ID(args[0].text), State: []byte(args[1].text), TTL: ttl}, nil
+	case "load":
+		if err := want(1, "load ID"); err != nil {
+			return nil, err
+		}
+		return Load{ID: store.ID(args[0].text)}, nil
+	case "update-ttl":
+		if err := want(2, "update-ttl ID TTL"); err != nil {
+			return nil, err
+		}
+		ttl, err := parseDuration(args[1])
+		if err != nil {
+			return nil, err
+		}
+		return UpdateTTL{ID: store.ID(args[0].text), TTL: ttl}, nil
+	case "delete":
+		if err := want(1, "delete ID"); err != nil {
+			return nil, err
+		}
+		return Delete{ID: store.ID(args[0].text)}, nil
+	case "change-id":
+		if err := want(2, "change-id OLD NEW"); err != nil {
+			return nil, err
+		}
+		return ChangeID{Old: store.ID(args[0].text), New: store.ID(args[1].text)}, nil
+	case "delete-expired":
+		if err := want(1, "delete-expired LIMIT"); err != nil {
+			return nil, err
+		}
+		n, err := parseInt(args[0])
+		if err != nil {
+			return nil, err
+		}
+		return DeleteExpired{Limit: n}, nil
+	case "advance":
+		if err := want(1, "advance DURATION"); err != nil {
+			return nil, err
+		}
+		d, err := parseDuration(args[0])
+		if err != nil {
+			return nil, err
+		}
+		return Advance{D: d}, nil
+	}
+	return nil, errLine(fmt.Sprintf("unknown operation %q", clip(name.text)))
+}
+
+func parseDuration(t token) (time.Duration, error) {
+	if t.quoted {
+		return 0, errLine("a duration cannot be quoted")
+	}
+	d, err := time.ParseDuration(t.text)
+	if err != nil {
+		return 0, errLine(fmt.Sprintf("bad duration %q (want Go syntax such as 1.5s or 250µs)", clip(t.text)))
+	}
+	return d, nil
+}
+
+func parseInt(t token) (int, error) {
+	n, err := strconv.Atoi(t.text)
+	if err != nil || t.quoted {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+			return 0, errLine(fmt.Sprintf("number %q out of range", clip(t.text)))
+		}
+		return 0, errLine(fmt.Sprintf("bad number %q", clip(t.text)))
+	}
+	return n, nil
+}
+
+// clip keeps error messages short whatever the input.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}

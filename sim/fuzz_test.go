@@ -1,0 +1,31 @@
+package sim_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hourglass-go/hourglass/sim"
+)
+
+// FuzzParseTrace holds the parser to two promises: no input makes it panic,
+// and whatever it accepts prints and parses back to the same trace.
+func FuzzParseTrace(f *testing.F) {
+	f.Add(sim.Generate(1, sim.GenConfig{Ops: 40}).String())
+	f.Add("start 2026-01-01T00:00:00Z\ncreate \"bad id\" \"\\x00\" 1ns # c\nadvance -1µs\n")
+	f.Add("seed 3\nlimits state=8 ttl=1m\nstart 1970-01-01T00:00:00.000001Z\nchange-id a a\ndelete-expired 0\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		tr, err := sim.ParseTrace(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		text := tr.String()
+		back, err := sim.ParseTrace(strings.NewReader(text))
+		if err != nil {
+			t.Fatalf("accepted %q but not its own rendering %q: %v", in, text, err)
+		}
+		if !reflect.DeepEqual(back, tr) {
+			t.Fatalf("round trip changed the trace:\n%q\n%q", in, text)
+		}
+	})
+}

@@ -1,0 +1,310 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hourglass-go/hourglass/model"
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// GenConfig shapes the traces Generate makes. The zero value is usable.
+type GenConfig struct {
+	// Ops is the number of operations before the closing sweep (default 500).
+	Ops int
+	// Start is where the clock starts (default 2026-01-01T00:00:00Z).
+	Start time.Time
+	// Limits are the store's limits (default: 64-byte states, 1h TTLs, small
+	// enough that the generator reaches both edges).
+	Limits store.Limits
+}
+
+// DefaultStart is where generated traces start the clock unless told otherwise.
+var DefaultStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// DefaultLimits are the limits generated traces use unless told otherwise.
+var DefaultLimits = store.Limits{MaxStateSize: 64, MaxTTL: time.Hour}
+
+func (c GenConfig) withDefaults() GenConfig {
+	if c.Ops <= 0 {
+		c.Ops = 500
+	}
+	if c.Start.IsZero() {
+		c.Start = DefaultStart
+	}
+	if c.Limits == (store.Limits{}) {
+		c.Limits = DefaultLimits
+	}
+	c.Limits = c.Limits.WithDefaults()
+	return c
+}
+
+// The kinds of step the generator chooses between, each with a per-seed
+// weight.
+const (
+	gCreate = iota
+	gLoad
+	gUpdate
+	gUpdateTTL
+	gDelete
+	gChangeID
+	gDeleteExpired
+	gAdvance
+	gAdvanceToExpiry
+	numGen
+)
+
+// idCandidates is the alphabet of IDs a run draws its pool from. It mixes
+// cases and punctuation so that byte order differs from any locale's order
+// ("B" < "Z" < "_" < "a" in bytes), and holds prefixes of each other.
+var idCandidates = []store.ID{"a", "b", "c", "A", "B", "Z", "_", "-", "0", "9", "s", "s1", "s10", "s2", "x_y", "x-y", "aa", "ab"}
+
+// invalidIDs are the IDs that must be rejected before a backend sees them.
+var invalidIDs = []store.ID{"", "has space", "semi;colon", "quote'", "é", store.ID(strings.Repeat("a", store.MaxIDLen+1)), "nul\x00"}
+
+// swarm is one seed's choice of what to stress (swarm testing: disabling
+// some operations entirely makes others' corners reachable).
+type swarm struct {
+	weights   [numGen]int
+	total     int
+	pool      []store.ID
+	ttlUnit   time.Duration
+	ttlSpan   int
+	subMicro  bool    // TTLs with nanosecond parts, to exercise truncation
+	badInputs float64 // share of ops with an invalid argument
+}
+
+type generator struct {
+	cfg   GenConfig
+	rng   *rand.Rand
+	sw    swarm
+	m     *model.Model // shadow state, so the generator can aim at corners
+	now   time.Time
+	write int // unique state counter: a lost or stale write is visible
+	ops   []Op
+}
+
+// Generate derives a trace from seed. The same seed and config give the same
+// trace on every call and every machine.
+func Generate(seed uint64, cfg GenConfig) *Trace {
+	cfg = cfg.withDefaults()
+	g := &generator{
+		cfg: cfg,
+		rng: rand.New(rand.NewPCG(seed, 0x686f7572676c6173)), // "hourglas"
+		m:   model.New(cfg.Limits),
+		now: store.Instant(cfg.Start),
+	}
+	g.sw = g.newSwarm()
+	g.ops = make([]Op, 0, cfg.Ops+len(g.sw.pool)+1)
+	for range cfg.Ops {
+		g.step()
+	}
+	// Close with a sweep that reads every ID, so a wrong final state is
+	// observed even if no random read happened to look.
+	for _, id := range g.sw.pool {
+		g.emit(Load{ID: id})
+	}
+	g.emit(DeleteExpired{Limit: 0})
+	return &Trace{Seed: seed, Start: cfg.Start.UTC(), Limits: cfg.Limits, Ops: g.ops}
+}
+
+func (g *generator) newSwarm() swarm {
+	var sw swarm
+	for k := range sw.weights {
+		if g.rng.IntN(5) > 0 { // each kind is off in a fifth of the seeds
+			sw.weights[k] = 1 + g.rng.IntN(10)
+		}
+	}
+	sw.weights[gAdvance] = max(sw.weights[gAdvance], 1) // time must move
+	for _, w := range sw.weights {
+		sw.total += w
+	}
+	sizes := []int{1, 2, 3, 4, 6, 8, 12, len(idCandidates)}
+	n := sizes[g.rng.IntN(len(sizes))]
+	perm := g.rng.Perm(len(idCandidates))
+	for _, i := range perm[:n] {
+		sw.pool = append(sw.pool, idCandidates[i])
+	}
+	units := []time.Duration{time.Microsecond, time.Millisecond, time.Second}
+	sw.ttlUnit = units[g.rng.IntN(len(units))]
+	sw.ttlSpan = []int{1, 3, 10, 100}[g.rng.IntN(4)]
+	sw.subMicro = g.rng.IntN(3) == 0
+	sw.badInputs = []float64{0, 0, 0.01, 0.05}[g.rng.IntN(4)]
+	return sw
+}
+
+// emit appends op and applies it to the shadow model.
+func (g *generator) emit(op Op) {
+	g.ops = append(g.ops, op)
+	if a, ok := op.(Advance); ok {
+		g.now = store.Instant(g.now.Add(a.D))
+		return
+	}
+	op.expect(g.m, g.now)
+}
+
+func (g *generator) step() {
+	r := g.rng.IntN(g.sw.total)
+	k := 0
+	for ; r >= g.sw.weights[k]; k++ {
+		r -= g.sw.weights[k]
+	}
+	switch k {
+	case gCreate:
+		g.emit(Create{ID: g.id(), State: g.state(), TTL: g.ttl()})
+	case gLoad:
+		g.emit(Load{ID: g.id()})
+	case gUpdate:
+		g.emit(Update{ID: g.id(), State: g.state(), TTL: g.ttl()})
+	case gUpdateTTL:
+		g.emit(UpdateTTL{ID: g.id(), TTL: g.ttl()})
+	case gDelete:
+		g.emit(Delete{ID: g.id()})
+	case gChangeID:
+		g.changeID()
+	case gDeleteExpired:
+		g.deleteExpired()
+	case gAdvance:
+		g.emit(Advance{D: time.Duration(g.rng.IntN(2*g.sw.ttlSpan+1)) * g.sw.ttlUnit})
+	case gAdvanceToExpiry:
+		g.advanceToExpiry()
+	}
+}
+
+// id picks from the pool, now and then an invalid one.
+func (g *generator) id() store.ID {
+	if g.bad() {
+		return invalidIDs[g.rng.IntN(len(invalidIDs))]
+	}
+	return g.sw.pool[g.rng.IntN(len(g.sw.pool))]
+}
+
+func (g *generator) bad() bool {
+	return g.sw.badInputs > 0 && g.rng.Float64() < g.sw.badInputs
+}
+
+// state is unique per write, now and then empty, exactly at the limit or
+// one byte over it.
+func (g *generator) state() []byte {
+	g.write++
+	s := "w" + strconv.Itoa(g.write)
+	max := g.cfg.Limits.MaxStateSize
+	switch r := g.rng.IntN(100); {
+	case r == 0 && g.sw.badInputs > 0:
+		return []byte(s + strings.Repeat(".", max+1-len(s)))
+	case r == 1 && len(s) <= max:
+		return []byte(s + strings.Repeat(".", max-len(s)))
+	}
+	return []byte(s)
+}
+
+func (g *generator) ttl() time.Duration {
+	if g.bad() {
+		return []time.Duration{0, -time.Second, g.cfg.Limits.MaxTTL + time.Microsecond}[g.rng.IntN(3)]
+	}
+	if g.rng.IntN(200) == 0 {
+		return g.cfg.Limits.MaxTTL
+	}
+	d := time.Duration(1+g.rng.IntN(g.sw.ttlSpan)) * g.sw.ttlUnit
+	if g.sw.subMicro {
+		d += time.Duration(g.rng.IntN(1000))
+	}
+	return d
+}
+
+// idsBy sorts the pool into live, expired (still held) and absent IDs.
+func (g *generator) idsBy() (live, expired, absent []store.ID) {
+	for _, id := range g.sw.pool {
+		r, ok := g.m.Get(id)
+		switch {
+		case !ok:
+			absent = append(absent, id)
+		case r.LiveAt(g.now):
+			live = append(live, id)
+		default:
+			expired = append(expired, id)
+		}
+	}
+	return live, expired, absent
+}
+
+func (g *generator) pick(ids []store.ID) store.ID {
+	if len(ids) == 0 {
+		return g.id()
+	}
+	return ids[g.rng.IntN(len(ids))]
+}
+
+// changeID aims at each row of the contract: target live, expired, absent,
+// the same as the source, and a source that is not live.
+func (g *generator) changeID() {
+	live, expired, absent := g.idsBy()
+	old := g.pick(live)
+	if g.rng.IntN(4) == 0 {
+		old = g.id()
+	}
+	var new store.ID
+	switch g.rng.IntN(5) {
+	case 0:
+		new = g.pick(live)
+	case 1:
+		new = g.pick(expired)
+	case 2:
+		new = g.pick(absent)
+	case 3:
+		new = old
+	default:
+		new = g.id()
+	}
+	g.emit(ChangeID{Old: old, New: new})
+}
+
+// deleteExpired picks limits below, at and above the number of expired
+// records, and no limit.
+func (g *generator) deleteExpired() {
+	n := len(g.m.Expired(g.now))
+	var limit int
+	switch g.rng.IntN(6) {
+	case 0:
+		limit = 0
+	case 1:
+		limit = 1
+	case 2:
+		limit = max(n-1, 1)
+	case 3:
+		limit = max(n, 1)
+	case 4:
+		limit = n + 1
+	default:
+		limit = 1 + g.rng.IntN(n+2)
+	}
+	if g.bad() {
+		limit = -1 - g.rng.IntN(3)
+	}
+	g.emit(DeleteExpired{Limit: limit})
+}
+
+// advanceToExpiry lands the clock one microsecond before, exactly on, or one
+// after the expiry of a record that is still live, or jumps past all of them.
+func (g *generator) advanceToExpiry() {
+	live, _, _ := g.idsBy()
+	if len(live) == 0 {
+		g.emit(Advance{D: g.sw.ttlUnit})
+		return
+	}
+	if g.rng.IntN(10) == 0 { // past every expiry at once
+		var last time.Time
+		for _, id := range live {
+			if r, _ := g.m.Get(id); r.Expires.After(last) {
+				last = r.Expires
+			}
+		}
+		g.emit(Advance{D: last.Sub(g.now) + time.Duration(g.rng.IntN(3))*time.Microsecond})
+		return
+	}
+	r, _ := g.m.Get(live[g.rng.IntN(len(live))])
+	d := r.Expires.Sub(g.now) + time.Duration(g.rng.IntN(3)-1)*time.Microsecond
+	g.emit(Advance{D: d})
+}

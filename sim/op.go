@@ -1,0 +1,140 @@
+package sim
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/hourglass-go/hourglass/model"
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// Op is one step of a trace: a store operation or a clock advance. Each
+// concrete type formats as one line of the trace format (String) and knows
+// how to apply itself to a backend and to the model.
+type Op interface {
+	// String is the op's line in the trace format.
+	String() string
+	// exec applies the op to the backend and classifies what happened.
+	exec(ctx context.Context, s store.Store) Outcome
+	// expect applies the op to the model at now and returns what a correct
+	// backend would have answered.
+	expect(m *model.Model, now time.Time) Outcome
+}
+
+// Create is store.Store.Create.
+type Create struct {
+	ID    store.ID
+	State []byte
+	TTL   time.Duration
+}
+
+// Load is store.Store.Load.
+type Load struct{ ID store.ID }
+
+// Update is store.Store.Update.
+type Update struct {
+	ID    store.ID
+	State []byte
+	TTL   time.Duration
+}
+
+// UpdateTTL is store.Store.UpdateTTL.
+type UpdateTTL struct {
+	ID  store.ID
+	TTL time.Duration
+}
+
+// Delete is store.Store.Delete.
+type Delete struct{ ID store.ID }
+
+// ChangeID is store.Store.ChangeID.
+type ChangeID struct{ Old, New store.ID }
+
+// DeleteExpired is store.Store.DeleteExpired.
+type DeleteExpired struct{ Limit int }
+
+// Advance moves the simulated clock by D, which may be zero or negative. It
+// touches no store.
+type Advance struct{ D time.Duration }
+
+func (o Create) exec(ctx context.Context, s store.Store) Outcome {
+	buf := slices.Clone(o.State)
+	defer scribble(buf)
+	return outcomeOf(s.Create(ctx, o.ID, buf, o.TTL))
+}
+func (o Create) expect(m *model.Model, now time.Time) Outcome {
+	return outcomeOf(m.Create(now, o.ID, o.State, o.TTL))
+}
+
+func (o Load) exec(ctx context.Context, s store.Store) Outcome {
+	r, err := s.Load(ctx, o.ID)
+	out := outcomeOf(err)
+	// The caller owns what Load returns: keep a copy for the comparison
+	// and scribble over the original, so a backend that handed out its own
+	// buffer shows the damage on the next read.
+	out.Record = store.Record{State: slices.Clone(r.State), Expires: r.Expires}
+	scribble(r.State)
+	return out
+}
+func (o Load) expect(m *model.Model, now time.Time) Outcome {
+	r, err := m.Load(now, o.ID)
+	out := outcomeOf(err)
+	out.Record = r
+	return out
+}
+
+func (o Update) exec(ctx context.Context, s store.Store) Outcome {
+	buf := slices.Clone(o.State)
+	defer scribble(buf)
+	return outcomeOf(s.Update(ctx, o.ID, buf, o.TTL))
+}
+func (o Update) expect(m *model.Model, now time.Time) Outcome {
+	return outcomeOf(m.Update(now, o.ID, o.State, o.TTL))
+}
+
+func (o UpdateTTL) exec(ctx context.Context, s store.Store) Outcome {
+	return outcomeOf(s.UpdateTTL(ctx, o.ID, o.TTL))
+}
+func (o UpdateTTL) expect(m *model.Model, now time.Time) Outcome {
+	return outcomeOf(m.UpdateTTL(now, o.ID, o.TTL))
+}
+
+func (o Delete) exec(ctx context.Context, s store.Store) Outcome {
+	return outcomeOf(s.Delete(ctx, o.ID))
+}
+func (o Delete) expect(m *model.Model, now time.Time) Outcome {
+	return outcomeOf(m.Delete(now, o.ID))
+}
+
+func (o ChangeID) exec(ctx context.Context, s store.Store) Outcome {
+	return outcomeOf(s.ChangeID(ctx, o.Old, o.New))
+}
+func (o ChangeID) expect(m *model.Model, now time.Time) Outcome {
+	return outcomeOf(m.ChangeID(now, o.Old, o.New))
+}
+
+func (o DeleteExpired) exec(ctx context.Context, s store.Store) Outcome {
+	n, err := s.DeleteExpired(ctx, o.Limit)
+	out := outcomeOf(err)
+	out.N = n
+	return out
+}
+func (o DeleteExpired) expect(m *model.Model, now time.Time) Outcome {
+	n, err := m.DeleteExpired(now, o.Limit)
+	out := outcomeOf(err)
+	out.N = n
+	return out
+}
+
+// scribble overwrites a buffer the backend was lent, so that a backend
+// keeping the caller's slice instead of a copy is caught by the next read.
+func scribble(b []byte) {
+	for i := range b {
+		b[i] = '!'
+	}
+}
+
+// Advance is applied by the runner to its clock; these are never called.
+func (o Advance) exec(context.Context, store.Store) Outcome { return Outcome{} }
+func (o Advance) expect(*model.Model, time.Time) Outcome    { return Outcome{} }

@@ -1,0 +1,106 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// Kind classifies what an operation returned: one of the contract's outcomes,
+// or a failure outside the contract.
+type Kind uint8
+
+// The outcomes. Failed and Ambiguous are failures outside the contract: a
+// definite failure had no effect; an ambiguous one may have been applied.
+const (
+	OK Kind = iota
+	NotFound
+	DuplicateID
+	InvalidID
+	InvalidTTL
+	TooLarge
+	InvalidLimit
+	Failed
+	Ambiguous
+)
+
+var kindNames = [...]string{"ok", "not-found", "duplicate-id", "invalid-id", "invalid-ttl", "too-large", "invalid-limit", "failed", "ambiguous"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Outcome is what one operation returned, reduced to what the contract
+// constrains.
+type Outcome struct {
+	Kind   Kind
+	Record store.Record // Load, when Kind is OK
+	N      int          // DeleteExpired, when Kind is OK
+	Err    error        // the backend's error, for Failed and Ambiguous
+}
+
+// outcomeOf classifies an error. Ambiguity is tested first: an ambiguous
+// failure wrapping, say, ErrNotFound still may have been applied.
+func outcomeOf(err error) Outcome {
+	switch {
+	case err == nil:
+		return Outcome{Kind: OK}
+	case errors.Is(err, store.ErrAmbiguous):
+		return Outcome{Kind: Ambiguous, Err: err}
+	case errors.Is(err, store.ErrNotFound):
+		return Outcome{Kind: NotFound}
+	case errors.Is(err, store.ErrDuplicateID):
+		return Outcome{Kind: DuplicateID}
+	case errors.Is(err, store.ErrInvalidID):
+		return Outcome{Kind: InvalidID}
+	case errors.Is(err, store.ErrInvalidTTL):
+		return Outcome{Kind: InvalidTTL}
+	case errors.Is(err, store.ErrTooLarge):
+		return Outcome{Kind: TooLarge}
+	case errors.Is(err, store.ErrInvalidLimit):
+		return Outcome{Kind: InvalidLimit}
+	}
+	return Outcome{Kind: Failed, Err: err}
+}
+
+// matches reports whether the backend's outcome got is the one the model
+// wanted for op. countExpired is false for backends with native expiry, whose
+// DeleteExpired counts the contract leaves free.
+func matches(op Op, want, got Outcome, countExpired bool) bool {
+	if want.Kind != got.Kind {
+		return false
+	}
+	if want.Kind != OK {
+		return true
+	}
+	switch op.(type) {
+	case Load:
+		return want.Record.Equal(got.Record)
+	case DeleteExpired:
+		return !countExpired || want.N == got.N
+	}
+	return true
+}
+
+// format renders the outcome for a trace comment; expiries are shown as an
+// offset from the trace's start so they can be read against the advances.
+func (o Outcome) format(op Op, start time.Time) string {
+	switch {
+	case o.Kind == OK:
+		switch op.(type) {
+		case Load:
+			return fmt.Sprintf("ok %s expires=+%v", quoteState(o.Record.State), o.Record.Expires.Sub(start))
+		case DeleteExpired:
+			return "ok " + strconv.Itoa(o.N)
+		}
+	case o.Err != nil:
+		return o.Kind.String() + ": " + o.Err.Error()
+	}
+	return o.Kind.String()
+}

@@ -1,0 +1,188 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// Trace is a complete, replayable run: where the clock starts, the limits the
+// store is built with, and the operations in order. Seed records where the
+// trace came from; it does not affect a replay.
+type Trace struct {
+	Seed   uint64
+	Start  time.Time
+	Limits store.Limits
+	Ops    []Op
+}
+
+// MaxTraceLine bounds one line of a trace file, so that a corrupt file cannot
+// make the parser hold an unbounded line in memory.
+const MaxTraceLine = 1 << 20
+
+// ParseError says where a trace file is wrong.
+type ParseError struct {
+	Line int    // 1-based
+	Msg  string // what is wrong with it
+}
+
+func (e *ParseError) Error() string { return "trace line " + strconv.Itoa(e.Line) + ": " + e.Msg }
+
+// The header lines of a trace file, before the first operation:
+//
+//	seed N
+//	start 2026-01-01T00:00:00Z   (RFC 3339, nanoseconds allowed)
+//	limits state=BYTES ttl=DURATION
+//
+// start is required; the others are optional (limits default to the
+// store's defaults).
+
+// WriteTo writes the trace in the text format. Outcomes, if given (one per
+// op, as returned in a Result), are appended as comments.
+func (t *Trace) WriteTo(w io.Writer) (int64, error) {
+	return t.write(w, nil, -1)
+}
+
+// String renders the trace in the text format.
+func (t *Trace) String() string {
+	var b bytes.Buffer
+	_, _ = t.WriteTo(&b)
+	return b.String()
+}
+
+func (t *Trace) write(w io.Writer, outcomes []Outcome, mark int) (int64, error) {
+	var b bytes.Buffer
+	b.WriteString("# hourglass trace v1\n")
+	fmt.Fprintf(&b, "seed %d\n", t.Seed)
+	fmt.Fprintf(&b, "start %s\n", t.Start.UTC().Format(time.RFC3339Nano))
+	l := t.Limits.WithDefaults()
+	fmt.Fprintf(&b, "limits state=%d ttl=%v\n", l.MaxStateSize, l.MaxTTL)
+	for i, op := range t.Ops {
+		b.WriteString(op.String())
+		if i < len(outcomes) {
+			if _, adv := op.(Advance); !adv {
+				b.WriteString("  # ")
+				b.WriteString(outcomes[i].format(op, t.Start))
+			}
+		}
+		if i == mark {
+			b.WriteString("  <-- diverged here")
+		}
+		b.WriteByte('\n')
+	}
+	n, err := w.Write(b.Bytes())
+	return int64(n), err
+}
+
+// ParseTrace reads a trace in the text format. Any problem is a *ParseError
+// naming the line; nothing in the input can make it panic.
+func ParseTrace(r io.Reader) (*Trace, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), MaxTraceLine)
+	t := &Trace{}
+	var sawStart bool
+	line := 0
+	for sc.Scan() {
+		line++
+		toks, err := tokenize(sc.Text())
+		if err != nil {
+			return nil, &ParseError{Line: line, Msg: err.Error()}
+		}
+		if len(toks) == 0 {
+			continue
+		}
+		if !toks[0].quoted {
+			handled, err := t.parseHeader(toks, len(t.Ops) > 0)
+			if err != nil {
+				return nil, &ParseError{Line: line, Msg: err.Error()}
+			}
+			if handled {
+				sawStart = sawStart || toks[0].text == "start"
+				continue
+			}
+		}
+		op, err := parseOp(toks)
+		if err != nil {
+			return nil, &ParseError{Line: line, Msg: err.Error()}
+		}
+		if !sawStart {
+			return nil, &ParseError{Line: line, Msg: "operation before the start line"}
+		}
+		t.Ops = append(t.Ops, op)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &ParseError{Line: line + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxTraceLine)}
+		}
+		return nil, fmt.Errorf("reading trace: %w", err)
+	}
+	if !sawStart {
+		return nil, &ParseError{Line: line, Msg: "no start line: not a trace file"}
+	}
+	t.Limits = t.Limits.WithDefaults()
+	return t, nil
+}
+
+func (t *Trace) parseHeader(toks []token, afterOps bool) (bool, error) {
+	name := toks[0].text
+	if name != "seed" && name != "start" && name != "limits" {
+		return false, nil
+	}
+	if afterOps {
+		return true, errLine(name + " line after the first operation")
+	}
+	switch name {
+	case "seed":
+		if len(toks) != 2 {
+			return true, errLine("seed takes one number")
+		}
+		n, err := strconv.ParseUint(toks[1].text, 10, 64)
+		if err != nil {
+			return true, errLine(fmt.Sprintf("bad seed %q", clip(toks[1].text)))
+		}
+		t.Seed = n
+	case "start":
+		if len(toks) != 2 {
+			return true, errLine("start takes one RFC 3339 time")
+		}
+		ts, err := time.Parse(time.RFC3339Nano, toks[1].text)
+		if err != nil {
+			return true, errLine(fmt.Sprintf("bad start time %q (want RFC 3339, e.g. 2026-01-01T00:00:00Z)", clip(toks[1].text)))
+		}
+		// The simulated clock counts Unix nanoseconds.
+		if ts.Year() < 1678 || ts.Year() > 2261 {
+			return true, errLine("start time outside the years 1678 to 2261")
+		}
+		t.Start = ts.UTC()
+	case "limits":
+		for _, kv := range toks[1:] {
+			k, v, ok := strings.Cut(kv.text, "=")
+			switch {
+			case !ok:
+				return true, errLine(fmt.Sprintf("limits: want key=value, got %q", clip(kv.text)))
+			case k == "state":
+				n, err := strconv.Atoi(v)
+				if err != nil || n <= 0 {
+					return true, errLine(fmt.Sprintf("limits: bad state size %q", clip(v)))
+				}
+				t.Limits.MaxStateSize = n
+			case k == "ttl":
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return true, errLine(fmt.Sprintf("limits: bad ttl %q", clip(v)))
+				}
+				t.Limits.MaxTTL = d
+			default:
+				return true, errLine(fmt.Sprintf("limits: unknown key %q", clip(k)))
+			}
+		}
+	}
+	return true, nil
+}
