@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hourglass-go/hourglass/sim"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitDiverged = 1
+	exitUsage    = 2
+)
+
+// Bounds on flags, so a typo cannot ask for a run that never ends.
+const (
+	maxRuns = 1_000_000_000
+	maxOps  = 10_000_000
+)
+
+// progressEvery is how often a long batch reports on stderr.
+const progressEvery = 2 * time.Second
+
+type config struct {
+	seed     uint64
+	seedSet  bool
+	runs     int
+	ops      int
+	backend  string
+	dsn      string
+	start    time.Time
+	trace    string
+	replay   string
+	explicit map[string]bool
+}
+
+// usageError is a problem with the command line or its files: exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &config{explicit: map[string]bool{}}
+	var start string
+	fs.Uint64Var(&c.seed, "seed", 0, "first seed (default: a random one, printed)")
+	fs.IntVar(&c.runs, "runs", 100, "number of seeds to run: seed, seed+1, ...")
+	fs.IntVar(&c.ops, "ops", 500, "operations per run")
+	fs.StringVar(&c.backend, "backend", "memory", "backend: memory, postgres, or mutant:BUG (a planted bug; mutant:list lists them)")
+	fs.StringVar(&c.dsn, "dsn", "", "PostgreSQL connection string for -backend postgres (default: start a throwaway server)")
+	fs.StringVar(&start, "start", sim.DefaultStart.Format(time.RFC3339), "instant the simulated clock starts at (RFC 3339)")
+	fs.StringVar(&c.trace, "trace", "", "write the trace of the run that failed (or of the single run with -runs 1) to this file")
+	fs.StringVar(&c.replay, "replay", "", "run this trace file instead of generating traces")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: simrun [flags]\n\nRuns seeded operation sequences against a backend and the reference model.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err.Error()}
+	}
+	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Sprintf("unexpected argument %q (flags only)", fs.Arg(0))}
+	}
+	c.seedSet = c.explicit["seed"]
+	if c.runs < 1 || c.runs > maxRuns {
+		return nil, usageError{fmt.Sprintf("-runs %d out of range [1, %d]", c.runs, maxRuns)}
+	}
+	if c.ops < 1 || c.ops > maxOps {
+		return nil, usageError{fmt.Sprintf("-ops %d out of range [1, %d]", c.ops, maxOps)}
+	}
+	t, err := time.Parse(time.RFC3339Nano, start)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("-start %q: want an RFC 3339 time such as 2100-01-01T00:00:00Z", start)}
+	}
+	if t.Year() < 1678 || t.Year() > 2261 {
+		return nil, usageError{fmt.Sprintf("-start %q: outside the years 1678 to 2261 the simulated clock can represent", start)}
+	}
+	c.start = t
+	if c.replay != "" {
+		for _, f := range []string{"seed", "runs", "ops", "start"} {
+			if c.explicit[f] {
+				return nil, usageError{fmt.Sprintf("-replay takes its seed, operations and start from the file; drop -%s", f)}
+			}
+		}
+	}
+	if c.dsn != "" && c.backend != "postgres" {
+		return nil, usageError{"-dsn is only for -backend postgres"}
+	}
+	return c, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	c, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "simrun: %v\n", err)
+		return exitUsage
+	}
+	if c.backend == "mutant:list" {
+		for _, name := range mutantNames() {
+			fmt.Fprintln(stdout, "mutant:"+name)
+		}
+		return exitOK
+	}
+	ctx := context.Background()
+	b, err := openBackend(ctx, c.backend, c.dsn, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "simrun: %v\n", err)
+		return exitUsage
+	}
+	defer b.close()
+
+	if c.replay != "" {
+		return replay(ctx, c, b, stdout, stderr)
+	}
+	return batch(ctx, c, b, stdout, stderr)
+}
+
+func randomSeed() uint64 {
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) >> 1 // keep it readable as a positive int64 too
+}
+
+func batch(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer) int {
+	if !c.seedSet {
+		c.seed = randomSeed()
+		fmt.Fprintf(stderr, "simrun: seed %d (random; pass -seed %d to repeat)\n", c.seed, c.seed)
+	}
+	cfg := sim.GenConfig{Ops: c.ops, Start: c.start}
+	began := time.Now() // wall time is for the report only, never for the run
+	lastReport := began
+	ops := 0
+	for i := 0; i < c.runs; i++ {
+		seed := c.seed + uint64(i)
+		t := sim.Generate(seed, cfg)
+		res, err := sim.Run(ctx, t, b.factory)
+		if err != nil {
+			fmt.Fprintf(stderr, "simrun: seed %d: %v\n", seed, err)
+			return exitUsage
+		}
+		ops += len(res.Outcomes)
+		if res.Divergence != nil || c.runs == 1 {
+			if err := writeTrace(c.trace, t, res); err != nil {
+				fmt.Fprintf(stderr, "simrun: %v\n", err)
+				return exitUsage
+			}
+		}
+		if res.Divergence != nil {
+			summary(stdout, i+1, ops, began, 1, c, b)
+			return report(ctx, c, b, seed, t, stdout, stderr)
+		}
+		if now := time.Now(); now.Sub(lastReport) >= progressEvery {
+			lastReport = now
+			fmt.Fprintf(stderr, "simrun: %d/%d runs, %d ops, %s\n", i+1, c.runs, ops, now.Sub(began).Round(time.Second))
+		}
+	}
+	summary(stdout, c.runs, ops, began, 0, c, b)
+	return exitOK
+}
+
+func summary(w io.Writer, runs, ops int, began time.Time, diverged int, c *config, b *backend) {
+	secs := time.Since(began).Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(ops) / secs
+	}
+	last := c.seed + uint64(runs) - 1
+	fmt.Fprintf(w, "simrun: %d runs, %d ops, %.0f ops/s, %d divergences (backend %s, seeds %d..%d)\n",
+		runs, ops, rate, diverged, b.name, c.seed, last)
+}
+
+// report shrinks a failing trace and prints what a person needs to fix it.
+func report(ctx context.Context, c *config, b *backend, seed uint64, t *sim.Trace, stdout, stderr io.Writer) int {
+	st, sres, err := sim.Shrink(ctx, t, b.factory)
+	if err != nil {
+		fmt.Fprintf(stderr, "simrun: shrinking: %v\n", err)
+		return exitDiverged
+	}
+	f := &sim.Failure{Seed: seed, Generated: len(t.Ops), Trace: st, Result: sres}
+	fmt.Fprintf(stdout, "\n%s\n", f)
+	fmt.Fprintf(stdout, "replay: %s\n", replayCommand(c, b, seed))
+	if c.trace != "" {
+		fmt.Fprintf(stdout, "full trace written to %s; replay it with: go run ./cmd/simrun -replay %s%s\n", c.trace, c.trace, backendFlag(b))
+	}
+	return exitDiverged
+}
+
+func replayCommand(c *config, b *backend, seed uint64) string {
+	cmd := fmt.Sprintf("go run ./cmd/simrun -seed %d -runs 1 -ops %d%s", seed, c.ops, backendFlag(b))
+	if !c.start.Equal(sim.DefaultStart) {
+		cmd += " -start " + c.start.UTC().Format(time.RFC3339Nano)
+	}
+	return cmd
+}
+
+func backendFlag(b *backend) string {
+	if b.name == "memory" {
+		return ""
+	}
+	return " -backend " + b.name
+}
+
+func replay(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer) int {
+	f, err := os.Open(c.replay)
+	if err != nil {
+		fmt.Fprintf(stderr, "simrun: %v\n", err)
+		return exitUsage
+	}
+	t, err := sim.ParseTrace(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "simrun: %s: %v\n", c.replay, err)
+		return exitUsage
+	}
+	res, err := sim.Run(ctx, t, b.factory)
+	if err != nil {
+		fmt.Fprintf(stderr, "simrun: %v\n", err)
+		return exitUsage
+	}
+	if err := writeTrace(c.trace, t, res); err != nil {
+		fmt.Fprintf(stderr, "simrun: %v\n", err)
+		return exitUsage
+	}
+	if res.Divergence == nil {
+		fmt.Fprintf(stdout, "simrun: replayed %s: %d ops, no divergence (backend %s)\n", c.replay, len(res.Outcomes), b.name)
+		return exitOK
+	}
+	st, sres, err := sim.Shrink(ctx, t, b.factory)
+	if err != nil {
+		fmt.Fprintf(stderr, "simrun: shrinking: %v\n", err)
+		return exitDiverged
+	}
+	fl := &sim.Failure{Seed: t.Seed, Generated: len(t.Ops), Trace: st, Result: sres}
+	fmt.Fprintf(stdout, "simrun: replayed %s: diverged (backend %s)\n\n%s", c.replay, b.name, fl)
+	return exitDiverged
+}
+
+// writeTrace writes a run's history to path, if one was asked for.
+func writeTrace(path string, t *sim.Trace, res *sim.Result) error {
+	if path == "" {
+		return nil
+	}
+	var b strings.Builder
+	if err := t.WriteHistory(&b, res); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("writing the trace: %w", err)
+	}
+	return nil
+}
