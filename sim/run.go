@@ -12,11 +12,20 @@ import (
 	"github.com/hourglass-go/hourglass/store"
 )
 
-// Factory makes an empty backend that reads clk and enforces limits. The
-// simulator calls it once per run, and again for every candidate while
-// shrinking, so it should be cheap. If the store it returns implements
-// io.Closer, it is closed after the run.
-type Factory func(clk clock.Clock, limits store.Limits) (store.Store, error)
+// Env is what the simulator hands a backend factory for one run.
+type Env struct {
+	// Clock is the run's simulated clock: the backend's only source of time.
+	Clock clock.Clock
+	// Limits are the limits the backend must enforce (the model enforces the
+	// same ones).
+	Limits store.Limits
+}
+
+// Factory makes an empty backend for one run, reading env.Clock and
+// enforcing env.Limits. The simulator calls it once per run, and again for
+// every candidate while shrinking, so it should be cheap. If the store it
+// returns implements io.Closer, it is closed after the run.
+type Factory func(env Env) (store.Store, error)
 
 // maxWorlds bounds the set of possible model states an ambiguity-aware run
 // tracks. Each ambiguous write at most doubles the set and later reads prune
@@ -74,7 +83,7 @@ func (o Outcome) formatAbs(op Op, _ time.Time) string {
 // in the Result.
 func Run(ctx context.Context, t *Trace, newStore Factory) (*Result, error) {
 	clk := clock.NewSim(t.Start)
-	s, err := newStore(clk, t.Limits)
+	s, err := newStore(Env{Clock: clk, Limits: t.Limits})
 	if err != nil {
 		return nil, fmt.Errorf("sim: making the backend: %w", err)
 	}

@@ -8,15 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/internal/mutant"
 	"github.com/hourglass-go/hourglass/sim"
 	"github.com/hourglass-go/hourglass/store"
 )
 
 func plain(bug mutant.Bug) sim.Factory {
-	return func(clk clock.Clock, l store.Limits) (store.Store, error) {
-		return mutant.New(clk, l, bug), nil
+	return func(env sim.Env) (store.Store, error) {
+		return mutant.New(env.Clock, env.Limits, bug), nil
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/memstore"
 	"github.com/hourglass-go/hourglass/sim"
 	"github.com/hourglass-go/hourglass/store"
@@ -15,8 +14,8 @@ import (
 // the model, and comparing every outcome. This is what simrun does per seed.
 // Run it on one core: go test -run x -bench Simulator -cpu 1 ./storetest
 func BenchmarkSimulator(b *testing.B) {
-	newStore := func(clk clock.Clock, l store.Limits) (store.Store, error) {
-		return memstore.New(memstore.Options{Clock: clk, Limits: l}), nil
+	newStore := func(env sim.Env) (store.Store, error) {
+		return memstore.New(memstore.Options{Clock: env.Clock, Limits: env.Limits}), nil
 	}
 	ctx := context.Background()
 	ops := 0

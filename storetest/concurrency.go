@@ -21,7 +21,7 @@ const racers = 16
 func concurrency(t *testing.T, newStore Factory) {
 	ctx := context.Background()
 	clk := clock.NewSim(sim.DefaultStart)
-	s, err := newStore(clk, store.Limits{})
+	s, err := newStore(sim.Env{Clock: clk})
 	if err != nil {
 		t.Fatalf("making the backend: %v", err)
 	}

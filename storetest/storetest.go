@@ -2,8 +2,8 @@
 // with one call, as testing/fstest.TestFS does for file systems:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(clk clock.Clock, limits store.Limits) (store.Store, error) {
-//			return mybackend.New(clk, limits), nil
+//		storetest.Run(t, func(env sim.Env) (store.Store, error) {
+//			return mybackend.New(env.Clock, env.Limits), nil
 //		})
 //	}
 //

@@ -4,16 +4,16 @@ import (
 	"flag"
 	"testing"
 
-	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/internal/mutant"
+	"github.com/hourglass-go/hourglass/sim"
 	"github.com/hourglass-go/hourglass/store"
 	"github.com/hourglass-go/hourglass/storetest"
 )
 
 // The plain reference backend passes the whole suite.
 func TestRunPassesCorrectBackend(t *testing.T) {
-	storetest.Run(t, func(clk clock.Clock, l store.Limits) (store.Store, error) {
-		return mutant.New(clk, l, mutant.None), nil
+	storetest.Run(t, func(env sim.Env) (store.Store, error) {
+		return mutant.New(env.Clock, env.Limits, mutant.None), nil
 	})
 }
 
@@ -28,7 +28,7 @@ func TestPropertyCatchesBugs(t *testing.T) {
 	setFlag(t, "rapid.checks", "1000")
 	setFlag(t, "rapid.nofailfile", "true")
 	for _, bug := range mutant.Bugs() {
-		f := func(clk clock.Clock, l store.Limits) (store.Store, error) { return mutant.New(clk, l, bug), nil }
+		f := func(env sim.Env) (store.Store, error) { return mutant.New(env.Clock, env.Limits, bug), nil }
 		failed, msg := propertyFails(t, f)
 		if !failed {
 			t.Errorf("rapid property did not catch %s", bug)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/internal/mutant"
 	"github.com/hourglass-go/hourglass/memstore"
 	"github.com/hourglass-go/hourglass/sim"
@@ -23,8 +22,8 @@ type backend struct {
 func openBackend(ctx context.Context, name, dsn string, log io.Writer) (*backend, error) {
 	switch {
 	case name == "memory":
-		return &backend{name: name, close: func() {}, factory: func(clk clock.Clock, l store.Limits) (store.Store, error) {
-			return memstore.New(memstore.Options{Clock: clk, Limits: l}), nil
+		return &backend{name: name, close: func() {}, factory: func(env sim.Env) (store.Store, error) {
+			return memstore.New(memstore.Options{Clock: env.Clock, Limits: env.Limits}), nil
 		}}, nil
 	case name == "postgres":
 		return openPostgres(ctx, dsn, log)
@@ -33,8 +32,8 @@ func openBackend(ctx context.Context, name, dsn string, log io.Writer) (*backend
 		if !ok {
 			return nil, fmt.Errorf("unknown mutant %q (-backend mutant:list lists them)", strings.TrimPrefix(name, "mutant:"))
 		}
-		return &backend{name: name, close: func() {}, factory: func(clk clock.Clock, l store.Limits) (store.Store, error) {
-			return mutant.New(clk, l, bug), nil
+		return &backend{name: name, close: func() {}, factory: func(env sim.Env) (store.Store, error) {
+			return mutant.New(env.Clock, env.Limits, bug), nil
 		}}, nil
 	}
 	return nil, fmt.Errorf("unknown backend %q: want memory, postgres or mutant:BUG", name)
