@@ -1,0 +1,42 @@
+package pgcluster
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// reapStale removes cluster directories whose owner process and server are
+// both gone: leftovers of test binaries that were killed (a timeout, a
+// crash) before they could call Stop. A directory in doubt is kept.
+func reapStale(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, dirPrefix+"*"))
+	for _, dir := range dirs {
+		owner, err := readPID(filepath.Join(dir, "owner.pid"))
+		if err != nil {
+			// Maybe being created right now: leave young ones alone.
+			if fi, err := os.Stat(dir); err != nil || time.Since(fi.ModTime()) < time.Hour {
+				continue
+			}
+		} else if processAlive(owner) {
+			continue
+		}
+		if pm, err := readPID(filepath.Join(dir, "data", "postmaster.pid")); err == nil && processAlive(pm) {
+			continue
+		}
+		_ = os.RemoveAll(dir)
+	}
+}
+
+// readPID reads the number on the first line of a pid file (postmaster.pid
+// has more lines after it).
+func readPID(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(first))
+}

@@ -1,0 +1,41 @@
+// Package pgstore keeps Hourglass sessions in a PostgreSQL table, through a
+// pgx/v5 connection pool.
+//
+// One table holds every session: the ID (text under the "C" collation, so
+// IDs compare and sort as bytes whatever the database's locale), the state
+// (bytea) and the instant it expires (timestamptz). An index on
+// (expires, id) serves DeleteExpired, which removes expired rows earliest
+// first in batches; several processes can run it at once, each skipping
+// the rows another is already removing.
+//
+// Time comes only from the clock.Clock given in Options. Each operation
+// reads it once, truncates the reading to microseconds (store.Instant) and
+// sends it as a query parameter; the SQL never consults the server's clock,
+// and because pgx encodes time.Time as an absolute instant the results do
+// not depend on the connection's TimeZone. This is what lets the simulator
+// run a real PostgreSQL at any instant, and what keeps sessions alive for
+// exactly their TTL when application and database clocks disagree.
+//
+// Each operation is a single statement in its own implicit transaction: one
+// round trip once the statement is prepared on the connection, and atomic
+// without an explicit transaction. ChangeID removes an expired record at
+// the target and renames the source in the same statement.
+//
+// A failed operation is reported as definite (it had no effect: safe to
+// retry) or ambiguous (store.ErrAmbiguous: it may have been applied). It is
+// definite only when it provably failed before the statement could run:
+// the context was already done, no connection could be acquired, or the
+// server answered with an ordinary error, which rolls the statement back.
+// A write whose statement was sent and whose answer was lost (I/O error,
+// cancellation in flight, the server shutting down) is ambiguous, whatever
+// pgconn.SafeToRetry says: pgx reports a lost COMMIT acknowledgement as
+// safe to retry although the transaction committed. Load only reads, so its
+// failures are always definite. A statement the server aborts because it
+// deadlocked with a concurrent one (two ChangeIDs swapping IDs) or failed to
+// serialize is rolled back, so it is run again, with the same clock
+// reading, a few times before its error is returned.
+//
+// PostgreSQL 12 or later is required. The table is created by Migrate, or by running MigrationSQL with your own
+// migration tool. Ping checks both the connection and that the table has the
+// shape this package needs, for readiness probes.
+package pgstore

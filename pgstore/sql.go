@@ -1,0 +1,183 @@
+package pgstore
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultTable is the table used when Options.Table is empty.
+const DefaultTable = "hourglass_sessions"
+
+// maxIdentLen is PostgreSQL's identifier limit (NAMEDATALEN-1). Longer names
+// are silently truncated by the server, so two long names could end up
+// naming the same table; New refuses them instead.
+const maxIdentLen = 63
+
+// statements holds every SQL string of a Store, built once by New from the
+// validated, quoted names: nothing is concatenated per call.
+type statements struct {
+	table   string // quoted, possibly schema-qualified
+	migrate string
+
+	create, load, update, updateTTL, delete string
+	changeID, isLive, deleteExpired, shape  string
+}
+
+// MigrationSQL returns the idempotent DDL that creates the session table and
+// its cleanup index, for teams that run migrations with their own tool.
+// schema may be empty (the table then lands in the first schema of the
+// search_path); table empty means DefaultTable. The schema itself must
+// already exist. Migrate runs the same SQL.
+func MigrationSQL(schema, table string) (string, error) {
+	st, err := buildStatements(schema, table)
+	if err != nil {
+		return "", err
+	}
+	return st.migrate, nil
+}
+
+func buildStatements(schema, table string) (statements, error) {
+	if table == "" {
+		table = DefaultTable
+	}
+	if err := checkIdent("table", table); err != nil {
+		return statements{}, err
+	}
+	qualified := pgx.Identifier{table}
+	index := pgx.Identifier{indexName(table)}
+	if schema != "" {
+		if err := checkIdent("schema", schema); err != nil {
+			return statements{}, err
+		}
+		qualified = pgx.Identifier{schema, table}
+	}
+	t := qualified.Sanitize()
+
+	// Every instant is a parameter read from the injected clock: $now below
+	// is the operation's single clock reading, never the server's.
+	return statements{
+		table: t,
+		// id sorts as bytes whatever the database collation; the index on
+		// (expires, id) yields expired rows in exactly DeleteExpired's order.
+		migrate: `CREATE TABLE IF NOT EXISTS ` + t + ` (
+	id      text COLLATE "C" PRIMARY KEY,
+	state   bytea NOT NULL,
+	expires timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ` + index.Sanitize() + ` ON ` + t + ` (expires, id);
+`,
+		// $1 id, $2 state, $3 expires, $4 now. The conflict arm replaces
+		// only an expired row; a live one leaves zero rows affected.
+		create: `INSERT INTO ` + t + ` AS s (id, state, expires) VALUES ($1, $2, $3)
+ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires
+WHERE s.expires <= $4`,
+		// $1 id, $2 now.
+		load: `SELECT state, expires FROM ` + t + ` WHERE id = $1 AND expires > $2`,
+		// $1 id, $2 state, $3 expires, $4 now. Only a live row matches, so
+		// an update never brings a session back.
+		update: `UPDATE ` + t + ` SET state = $2, expires = $3 WHERE id = $1 AND expires > $4`,
+		// $1 id, $2 expires, $3 now.
+		updateTTL: `UPDATE ` + t + ` SET expires = $2 WHERE id = $1 AND expires > $3`,
+		// $1 id. Liveness is decided in Go from the returned expiry, so
+		// the row goes whether or not it was live, in one statement.
+		delete: `DELETE FROM ` + t + ` WHERE id = $1 RETURNING expires`,
+		// $1 old, $2 new, $3 now. PostgreSQL runs the parts of a statement
+		// with data-modifying CTEs in no documented order, so the order is
+		// forced through data dependencies instead, each step reading the
+		// previous one's result:
+		//  1. src locks the live row at old (or finds none), so that nobody
+		//     can delete, expire or rename it under us;
+		//  2. gone removes an expired row at new, but only if src found old
+		//     live: a ChangeID that fails with ErrNotFound leaves an
+		//     expired target in place for DeleteExpired to count;
+		//  3. the UPDATE renames old. Its condition needs count(*) over
+		//     gone, so no row is renamed before the DELETE has finished:
+		//     an expired target is gone when the new key is claimed, and a
+		//     live one makes the UPDATE fail with unique_violation (23505,
+		//     reported as ErrDuplicateID), rolling everything back.
+		// TestChangeID* check each outcome, including the expired target.
+		changeID: `WITH src AS MATERIALIZED (
+	SELECT id FROM ` + t + ` WHERE id = $1 AND expires > $3 FOR UPDATE
+), gone AS (
+	DELETE FROM ` + t + ` WHERE id = $2 AND expires <= $3 AND EXISTS (SELECT 1 FROM src)
+	RETURNING 1
+)
+UPDATE ` + t + ` SET id = $2 WHERE id = $1 AND expires > $3 AND (SELECT count(*) FROM gone) >= 0`,
+		// $1 id, $2 now. Used only by ChangeID(old, old).
+		isLive: `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE id = $1 AND expires > $2)`,
+		// $1 now, $2 limit (NULL: all). DELETE has no LIMIT in PostgreSQL,
+		// so the batch is chosen by a subquery that walks the (expires, id)
+		// index in order, evaluated once into an array whose rows the
+		// DELETE then finds through the primary key: neither side scans the
+		// table, whatever the planner estimates (an IN (subquery) turned
+		// into a hash join over the whole table). SKIP LOCKED lets
+		// concurrent cleaners take disjoint batches, and never makes
+		// cleanup wait on a row a request holds.
+		deleteExpired: `DELETE FROM ` + t + ` WHERE id = ANY (ARRAY(
+	SELECT id FROM ` + t + ` WHERE expires <= $1
+	ORDER BY expires, id COLLATE "C"
+	LIMIT $2
+	FOR UPDATE SKIP LOCKED
+))`,
+		// $1 the table's quoted name, resolved like the statements above.
+		// One row per column (or one row of NULLs if there is no table).
+		shape: `SELECT c.relkind::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
+	co.collname::text, a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '',
+	EXISTS (SELECT 1 FROM pg_index i
+		WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid AND i.indimmediate
+		AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum)
+FROM (SELECT to_regclass($1) AS oid) r
+LEFT JOIN pg_class c ON c.oid = r.oid
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+ORDER BY a.attnum`,
+	}, nil
+}
+
+// checkIdent rejects names PostgreSQL would not keep as given. Valid names
+// are still always quoted, so any other character is fine.
+func checkIdent(field, name string) error {
+	switch {
+	case name == "":
+		return &NameError{Field: field, Name: name, Reason: "empty"}
+	case len(name) > maxIdentLen:
+		return &NameError{Field: field, Name: name, Reason: fmt.Sprintf("%d bytes, at most %d allowed (PostgreSQL would truncate it)", len(name), maxIdentLen)}
+	case strings.IndexByte(name, 0) >= 0:
+		return &NameError{Field: field, Name: name, Reason: "contains a NUL byte"}
+	case !utf8.ValidString(name):
+		return &NameError{Field: field, Name: name, Reason: "not valid UTF-8"}
+	}
+	return nil
+}
+
+// indexName derives the cleanup index's name from the table's. When the
+// natural name is too long it keeps a prefix plus a hash of the whole table
+// name, so that long table names that share a prefix still get distinct
+// index names instead of PostgreSQL truncating them into one.
+func indexName(table string) string {
+	const suffix = "_expires_id_idx"
+	if len(table)+len(suffix) <= maxIdentLen {
+		return table + suffix
+	}
+	h := fnv.New32a()
+	h.Write([]byte(table))
+	tag := fmt.Sprintf("_%08x", h.Sum32())
+	prefix := table[:maxIdentLen-len(suffix)-len(tag)]
+	for !utf8.ValidString(prefix) {
+		prefix = prefix[:len(prefix)-1]
+	}
+	return prefix + tag + suffix
+}
+
+// migrationLockKey is the advisory lock that serialises Migrate calls for
+// one table, since concurrent CREATE TABLE IF NOT EXISTS can still fail on
+// PostgreSQL's catalog unique indexes.
+func migrationLockKey(table string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("hourglass-go/pgstore migrate " + table))
+	return int64(h.Sum64())
+}

@@ -1,0 +1,313 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hourglass-go/hourglass/clock"
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Clock is the only source of time; nil means clock.Real().
+	Clock clock.Clock
+	// Schema qualifies the table; empty means the connection's search_path
+	// decides. It must exist: Migrate creates only the table and its index.
+	Schema string
+	// Table is the session table; empty means DefaultTable.
+	Table string
+	// Limits bound what the store accepts; the zero value is the defaults.
+	Limits store.Limits
+}
+
+// Store is a store.Store on a PostgreSQL table. It is safe for concurrent
+// use, by any number of goroutines and processes sharing the table.
+type Store struct {
+	pool *pgxpool.Pool
+	// readClock is the injected clock's reading function; each operation
+	// calls it exactly once.
+	readClock func() time.Time
+	limits    store.Limits
+	sql       statements
+	lockKey   int64
+}
+
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Pinger = (*Store)(nil)
+)
+
+// New returns a Store on pool. It validates the names and prepares the SQL
+// but does not touch the database: call Migrate (or run MigrationSQL) to
+// create the table, and Ping to check it.
+func New(pool *pgxpool.Pool, opts Options) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: New: nil pool")
+	}
+	st, err := buildStatements(opts.Schema, opts.Table)
+	if err != nil {
+		return nil, err
+	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.Real()
+	}
+	return &Store{
+		pool:      pool,
+		readClock: clk.Now,
+		limits:    opts.Limits.WithDefaults(),
+		sql:       st,
+		lockKey:   migrationLockKey(st.table),
+	}, nil
+}
+
+// Table returns the table's name as used in SQL: quoted, and qualified when
+// Options.Schema was given.
+func (s *Store) Table() string { return s.sql.table }
+
+// instant is the operation's one reading of the clock.
+func (s *Store) instant() time.Time { return store.Instant(s.readClock()) }
+
+// acquire takes a connection explicitly, rather than letting the pool do it
+// inside Exec, so that a failure to get one is known to be definite.
+func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, notStarted(op, err)
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, notStarted(op, err)
+	}
+	return conn, nil
+}
+
+// write runs a data-modifying statement built from the clock reading.
+func (s *Store) write(ctx context.Context, op, sql string, args func(now time.Time) []any) (pgconn.CommandTag, error) {
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer conn.Release()
+	params := args(s.instant())
+	var tag pgconn.CommandTag
+	err = retryConflicts(ctx, func() (err error) {
+		tag, err = conn.Exec(ctx, sql, params...)
+		return err
+	})
+	if err != nil {
+		return tag, writeFailed(op, err)
+	}
+	return tag, nil
+}
+
+// maxAttempts bounds how often a statement that lost a conflict is run.
+const maxAttempts = 5
+
+// retryConflicts runs a statement again when the server rolled it back
+// because of a concurrent one: a deadlock (two ChangeIDs swapping IDs wait
+// on each other's new key, and PostgreSQL aborts one) or a serialization
+// failure (if the pool runs at a stricter isolation level). The rollback
+// makes a rerun safe, and it reuses the operation's one clock reading; the
+// rerun then sees the winner's effect and gives the contract's answer
+// instead of a generic error.
+func retryConflicts(ctx context.Context, run func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := run()
+		var pgErr *pgconn.PgError
+		if err == nil || attempt == maxAttempts || ctx.Err() != nil ||
+			!errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
+			return err
+		}
+	}
+}
+
+// Create stores a new session, replacing an expired record under id, or
+// fails with store.ErrDuplicateID if a live session has id.
+func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
+	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
+		return err
+	}
+	tag, err := s.write(ctx, "create", s.sql.create, func(now time.Time) []any {
+		return []any{string(id), nonNil(state), store.Expiry(now, ttl), now}
+	})
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrDuplicateID
+	}
+	return nil
+}
+
+// Load returns the live session under id, or store.ErrNotFound.
+func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
+	if err := id.Validate(); err != nil {
+		return store.Record{}, err
+	}
+	conn, err := s.acquire(ctx, "load")
+	if err != nil {
+		return store.Record{}, err
+	}
+	defer conn.Release()
+	var rec store.Record
+	err = conn.QueryRow(ctx, s.sql.load, string(id), s.instant()).Scan(&rec.State, &rec.Expires)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.Record{}, store.ErrNotFound
+	case err != nil:
+		return store.Record{}, readFailed("load", err)
+	}
+	rec.Expires = rec.Expires.UTC()
+	return rec, nil
+}
+
+// Update replaces the state and expiry of a live session, or fails with
+// store.ErrNotFound.
+func (s *Store) Update(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
+	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
+		return err
+	}
+	tag, err := s.write(ctx, "update", s.sql.update, func(now time.Time) []any {
+		return []any{string(id), nonNil(state), store.Expiry(now, ttl), now}
+	})
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// UpdateTTL moves the expiry of a live session to now+ttl, or fails with
+// store.ErrNotFound.
+func (s *Store) UpdateTTL(ctx context.Context, id store.ID, ttl time.Duration) error {
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	if err := s.limits.CheckTTL(ttl); err != nil {
+		return err
+	}
+	tag, err := s.write(ctx, "update ttl", s.sql.updateTTL, func(now time.Time) []any {
+		return []any{string(id), store.Expiry(now, ttl), now}
+	})
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// Delete removes the record under id, live or expired, and reports
+// store.ErrNotFound unless it was live.
+func (s *Store) Delete(ctx context.Context, id store.ID) error {
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	conn, err := s.acquire(ctx, "delete")
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	now := s.instant()
+	var expires time.Time
+	err = retryConflicts(ctx, func() error {
+		return conn.QueryRow(ctx, s.sql.delete, string(id)).Scan(&expires)
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return writeFailed("delete", err)
+	case !now.Before(expires):
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// ChangeID moves a live session from old to new atomically, keeping its
+// state and expiry and replacing an expired record at new. It fails with
+// store.ErrNotFound if old is not live and store.ErrDuplicateID if new is.
+func (s *Store) ChangeID(ctx context.Context, old, new store.ID) error {
+	if err := old.Validate(); err != nil {
+		return err
+	}
+	if err := new.Validate(); err != nil {
+		return err
+	}
+	if old == new {
+		return s.changeToSelf(ctx, old)
+	}
+	tag, err := s.write(ctx, "change id", s.sql.changeID, func(now time.Time) []any {
+		return []any{string(old), string(new), now}
+	})
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "23505" && !store.IsAmbiguous(err):
+		// unique_violation: new is held by a live record, or by one a
+		// concurrent transaction just committed, which is live too.
+		return store.ErrDuplicateID
+	case err != nil:
+		return err
+	case tag.RowsAffected() == 0:
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// changeToSelf answers ChangeID(id, id) with a read: renaming a record onto
+// itself changes nothing, and the contract's answer depends only on whether
+// it is live.
+func (s *Store) changeToSelf(ctx context.Context, id store.ID) error {
+	conn, err := s.acquire(ctx, "change id")
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var live bool
+	if err := conn.QueryRow(ctx, s.sql.isLive, string(id), s.instant()).Scan(&live); err != nil {
+		return readFailed("change id", err)
+	}
+	if live {
+		return store.ErrDuplicateID
+	}
+	return store.ErrNotFound
+}
+
+// DeleteExpired removes up to limit expired records (0: all of them),
+// earliest expiry first and ties in byte order of ID, and returns how many
+// it removed. Rows another DeleteExpired is removing at the same moment are
+// skipped rather than waited for.
+func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
+	if err := store.CheckLimit(limit); err != nil {
+		return 0, err
+	}
+	var n any // NULL: LIMIT ALL
+	if limit > 0 {
+		n = int64(limit)
+	}
+	tag, err := s.write(ctx, "delete expired", s.sql.deleteExpired, func(now time.Time) []any {
+		return []any{now, n}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// nonNil turns a nil state into an empty one: pgx sends a nil slice as
+// NULL, which the NOT NULL column would reject.
+func nonNil(state []byte) []byte {
+	if state == nil {
+		return []byte{}
+	}
+	return state
+}
