@@ -307,3 +307,12 @@ func (s *Store) unlockAll() {
 		s.shards[i].mu.Unlock()
 	}
 }
+
+// WithClock returns a view of the same sessions that reads clk instead: the
+// in-memory counterpart of a second application server, with its own clock,
+// sharing one database. Both views stay linearizable together, since they
+// take the same locks; each operation is judged at its own view's clock.
+func (s *Store) WithClock(clk clock.Clock) *Store {
+	v := &Store{clock: clk, limits: s.limits, mask: s.mask, shards: s.shards, mergeBuf: make([]mergeItem, 0, len(s.shards))}
+	return v
+}

@@ -101,7 +101,7 @@ func (s *Store) write(ctx context.Context, op, sql string, args func(now time.Ti
 		return err
 	})
 	if err != nil {
-		return tag, writeFailed(op, err)
+		return tag, s.failedWrite(op, conn.Conn().PgConn().PID(), err)
 	}
 	return tag, nil
 }
@@ -226,7 +226,7 @@ func (s *Store) Delete(ctx context.Context, id store.ID) error {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.ErrNotFound
 	case err != nil:
-		return writeFailed("delete", err)
+		return s.failedWrite("delete", conn.Conn().PgConn().PID(), err)
 	case !now.Before(expires):
 		return store.ErrNotFound
 	}

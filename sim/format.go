@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hourglass-go/hourglass/faults"
 	"github.com/hourglass-go/hourglass/store"
 )
 
@@ -19,6 +20,9 @@ import (
 //	change-id OLD NEW
 //	delete-expired LIMIT
 //	advance DURATION
+//	fault KIND           (arms a fault for the next store operation)
+//	skew DURATION        (the second instance's clock: the first's plus DURATION)
+//	@2 OPERATION         (runs OPERATION on the second instance)
 //
 // IDs are written bare when valid and as Go-quoted strings otherwise (so an
 // invalid ID in a trace survives a round trip). STATE is always a Go-quoted
@@ -37,6 +41,9 @@ func (o Delete) String() string        { return "delete " + formatID(o.ID) }
 func (o ChangeID) String() string      { return "change-id " + formatID(o.Old) + " " + formatID(o.New) }
 func (o DeleteExpired) String() string { return "delete-expired " + strconv.Itoa(o.Limit) }
 func (o Advance) String() string       { return "advance " + o.D.String() }
+func (o Fault) String() string         { return "fault " + o.Kind.String() }
+func (o Skew) String() string          { return "skew " + o.D.String() }
+func (o Second) String() string        { return "@2 " + o.Op.String() }
 
 func formatID(id store.ID) string {
 	if id.Validate() == nil {
@@ -101,6 +108,20 @@ func parseOp(toks []token) (Op, error) {
 	if name.quoted {
 		return nil, errLine("an operation name cannot be quoted")
 	}
+	if name.text == "@2" {
+		if len(args) == 0 {
+			return nil, errLine("@2 needs an operation after it")
+		}
+		op, err := parseOp(args)
+		if err != nil {
+			return nil, err
+		}
+		switch op.(type) {
+		case Advance, Fault, Skew, Second:
+			return nil, errLine("@2 applies to store operations only")
+		}
+		return Second{Op: op}, nil
+	}
 	want := func(n int, usage string) error {
 		if len(args) != n {
 			return errLine(fmt.Sprintf("%s takes %d argument(s): %s", name.text, n, usage))
@@ -156,15 +177,27 @@ func parseOp(toks []token) (Op, error) {
 			return nil, err
 		}
 		return DeleteExpired{Limit: n}, nil
-	case "advance":
-		if err := want(1, "advance DURATION"); err != nil {
+	case "advance", "skew":
+		if err := want(1, name.text+" DURATION"); err != nil {
 			return nil, err
 		}
 		d, err := parseDuration(args[0])
 		if err != nil {
 			return nil, err
 		}
+		if name.text == "skew" {
+			return Skew{D: d}, nil
+		}
 		return Advance{D: d}, nil
+	case "fault":
+		if err := want(1, "fault KIND"); err != nil {
+			return nil, err
+		}
+		k, err := faults.ParseKind(args[0].text)
+		if err != nil || args[0].quoted {
+			return nil, errLine(fmt.Sprintf("bad fault %q", clip(args[0].text)))
+		}
+		return Fault{Kind: k}, nil
 	}
 	return nil, errLine(fmt.Sprintf("unknown operation %q", clip(name.text)))
 }

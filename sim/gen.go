@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hourglass-go/hourglass/faults"
 	"github.com/hourglass-go/hourglass/model"
 	"github.com/hourglass-go/hourglass/store"
 )
@@ -19,6 +20,9 @@ type GenConfig struct {
 	// Limits are the store's limits (default: 64-byte states, 1h TTLs, small
 	// enough that the generator reaches both edges).
 	Limits store.Limits
+	// Faults is the fault profile: which faults precede store operations,
+	// how often, and whether the clock misbehaves (default: none).
+	Faults faults.Profile
 }
 
 // DefaultStart is where generated traces start the clock unless told otherwise.
@@ -53,8 +57,14 @@ const (
 	gDeleteExpired
 	gAdvance
 	gAdvanceToExpiry
+	gClockBack // clock faults only: an NTP step backwards
+	gSkew      // clock faults only: the second instance's clock drifts
 	numGen
 )
+
+// MaxSkew bounds the disagreement between the two instances' clocks in a
+// clock-fault run, in units of the run's TTL scale.
+const MaxSkew = 3
 
 // idCandidates is the alphabet of IDs a run draws its pool from. It mixes
 // cases and punctuation so that byte order differs from any locale's order
@@ -74,6 +84,7 @@ type swarm struct {
 	ttlSpan   int
 	subMicro  bool    // TTLs with nanosecond parts, to exercise truncation
 	badInputs float64 // share of ops with an invalid argument
+	second    float64 // share of store ops on the second (skewed) instance
 }
 
 type generator struct {
@@ -82,7 +93,8 @@ type generator struct {
 	sw    swarm
 	m     *model.Model // shadow state, so the generator can aim at corners
 	now   time.Time
-	write int // unique state counter: a lost or stale write is visible
+	skew  time.Duration // the second instance's clock minus the first's
+	write int           // unique state counter: a lost or stale write is visible
 	ops   []Op
 }
 
@@ -118,6 +130,11 @@ func (g *generator) newSwarm() swarm {
 		}
 	}
 	sw.weights[gAdvance] = max(sw.weights[gAdvance], 1) // time must move
+	if !g.cfg.Faults.Clock {
+		sw.weights[gClockBack], sw.weights[gSkew] = 0, 0
+	} else {
+		sw.second = []float64{0.1, 0.3, 0.5}[g.rng.IntN(3)]
+	}
 	for _, w := range sw.weights {
 		sw.total += w
 	}
@@ -135,14 +152,65 @@ func (g *generator) newSwarm() swarm {
 	return sw
 }
 
-// emit appends op and applies it to the shadow model.
+// emit appends op, with a fault before it and on the second instance as the
+// run's profile says, and applies it to the shadow model. A fault may leave
+// the backend either way, so the shadow assumes the fault-free outcome; it
+// only steers the generator and checks nothing.
 func (g *generator) emit(op Op) {
-	g.ops = append(g.ops, op)
-	if a, ok := op.(Advance); ok {
-		g.now = store.Instant(g.now.Add(a.D))
+	switch o := op.(type) {
+	case Advance:
+		g.ops = append(g.ops, op)
+		g.now = store.Instant(g.now.Add(o.D))
+		return
+	case Skew:
+		g.ops = append(g.ops, op)
+		g.skew = o.D
 		return
 	}
-	op.expect(g.m, g.now)
+	faulted := false
+	if p := g.cfg.Faults; len(p.Kinds) > 0 && g.rng.Float64() < p.Rate {
+		g.ops = append(g.ops, Fault{Kind: p.Kinds[g.rng.IntN(len(p.Kinds))]})
+		faulted = true
+	}
+	g.apply(op)
+	if faulted {
+		g.readBack(op)
+	}
+}
+
+// apply appends a store op, on the second instance as the profile says, and
+// runs it on the shadow model.
+func (g *generator) apply(op Op) {
+	now := g.now
+	if g.sw.second > 0 && g.rng.Float64() < g.sw.second {
+		op = Second{Op: op}
+		now = store.Instant(g.now.Add(g.skew))
+	}
+	g.ops = append(g.ops, op)
+	op.expect(g.m, now)
+}
+
+// readBack follows a faulted operation with the reads a careful caller makes
+// after an ambiguous failure (the contract says to read, not retry). They
+// also let the checker drop the possible states the answer rules out, which
+// keeps that set small.
+func (g *generator) readBack(op Op) {
+	switch o := op.(type) {
+	case Create:
+		g.apply(Load{ID: o.ID})
+	case Update:
+		g.apply(Load{ID: o.ID})
+	case UpdateTTL:
+		g.apply(Load{ID: o.ID})
+	case Delete:
+		g.apply(Load{ID: o.ID})
+	case ChangeID:
+		g.apply(Load{ID: o.Old})
+		g.apply(Load{ID: o.New})
+	case DeleteExpired:
+		// Which expired records went is visible only in a count.
+		g.apply(DeleteExpired{Limit: 0})
+	}
 }
 
 func (g *generator) step() {
@@ -170,6 +238,10 @@ func (g *generator) step() {
 		g.emit(Advance{D: time.Duration(g.rng.IntN(2*g.sw.ttlSpan+1)) * g.sw.ttlUnit})
 	case gAdvanceToExpiry:
 		g.advanceToExpiry()
+	case gClockBack:
+		g.emit(Advance{D: -time.Duration(1+g.rng.IntN(2*g.sw.ttlSpan)) * g.sw.ttlUnit})
+	case gSkew:
+		g.emit(Skew{D: time.Duration(g.rng.IntN(2*MaxSkew+1)-MaxSkew) * g.sw.ttlUnit})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hourglass-go/hourglass/faults"
 	"github.com/hourglass-go/hourglass/model"
 	"github.com/hourglass-go/hourglass/store"
 )
@@ -138,3 +139,23 @@ func scribble(b []byte) {
 // Advance is applied by the runner to its clock; these are never called.
 func (o Advance) exec(context.Context, store.Store) Outcome { return Outcome{} }
 func (o Advance) expect(*model.Model, time.Time) Outcome    { return Outcome{} }
+
+// Fault arms a fault (package faults) for the next store operation. It
+// touches no store by itself.
+type Fault struct{ Kind faults.Kind }
+
+// Skew sets the clock of the second store instance to the first's plus D:
+// two application servers sharing one database whose clocks disagree.
+type Skew struct{ D time.Duration }
+
+// Second runs Op on the second store instance, whose clock is skewed.
+type Second struct{ Op Op }
+
+func (o Fault) exec(context.Context, store.Store) Outcome { return Outcome{} }
+func (o Fault) expect(*model.Model, time.Time) Outcome    { return Outcome{} }
+func (o Skew) exec(context.Context, store.Store) Outcome  { return Outcome{} }
+func (o Skew) expect(*model.Model, time.Time) Outcome     { return Outcome{} }
+func (o Second) exec(ctx context.Context, s store.Store) Outcome {
+	return o.Op.exec(ctx, s)
+}
+func (o Second) expect(m *model.Model, now time.Time) Outcome { return o.Op.expect(m, now) }

@@ -73,6 +73,9 @@ func outcomeOf(err error) Outcome {
 // wanted for op. countExpired is false for backends with native expiry, whose
 // DeleteExpired counts the contract leaves free.
 func matches(op Op, want, got Outcome, countExpired bool) bool {
+	if s, ok := op.(Second); ok {
+		op = s.Op
+	}
 	if want.Kind != got.Kind {
 		return false
 	}
@@ -91,6 +94,9 @@ func matches(op Op, want, got Outcome, countExpired bool) bool {
 // format renders the outcome for a trace comment; expiries are shown as an
 // offset from the trace's start so they can be read against the advances.
 func (o Outcome) format(op Op, start time.Time) string {
+	if s, ok := op.(Second); ok {
+		op = s.Op
+	}
 	switch {
 	case o.Kind == OK:
 		switch op.(type) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hourglass-go/hourglass/clock"
+	"github.com/hourglass-go/hourglass/faults"
 	"github.com/hourglass-go/hourglass/model"
 	"github.com/hourglass-go/hourglass/store"
 )
@@ -19,6 +20,12 @@ type Env struct {
 	// Limits are the limits the backend must enforce (the model enforces the
 	// same ones).
 	Limits store.Limits
+	// Faults is the run's fault injector. A backend that talks to a server
+	// may route its connections through Faults.DialFunc, so that network
+	// faults act on its bytes, and its harness may install server hooks with
+	// Faults.SetServer. Otherwise network faults are emulated around the
+	// store (faults.Wrap) and server faults do not fire.
+	Faults *faults.Injector
 }
 
 // Factory makes an empty backend for one run, reading env.Clock and
@@ -26,6 +33,14 @@ type Env struct {
 // every candidate while shrinking, so it should be cheap. If the store it
 // returns implements io.Closer, it is closed after the run.
 type Factory func(env Env) (store.Store, error)
+
+// Instancer is implemented by a backend that can open a second instance on
+// the same data reading another clock: two application servers sharing one
+// database. Traces with clock skew use it; without it, operations meant for
+// the second instance run on the first, at the first's clock.
+type Instancer interface {
+	Instance(clk clock.Clock) store.Store
+}
 
 // maxWorlds bounds the set of possible model states an ambiguity-aware run
 // tracks. Each ambiguous write at most doubles the set and later reads prune
@@ -35,10 +50,15 @@ const maxWorlds = 1024
 // Result is what a run did.
 type Result struct {
 	// Outcomes holds the backend's outcome for each op executed, in order
-	// (Advance ops get a zero Outcome).
+	// (ops that touch no store get a zero Outcome).
 	Outcomes []Outcome
 	// Divergence is the first disagreement with the model, or nil.
 	Divergence *Divergence
+	// Faults counts the faults that fired, by name: the fault kinds of
+	// package faults, and the clock faults "clock-back" (the clock stepped
+	// backwards), "skew" (the second instance's clock was moved) and
+	// "second-instance" (an operation ran on the skewed instance).
+	Faults map[string]int
 }
 
 // Divergence is an operation whose outcome no state of the model explains.
@@ -48,7 +68,7 @@ type Divergence struct {
 	Now  time.Time // the clock reading it ran at
 	Want []Outcome // what the model allowed (one per possible state)
 	Got  Outcome   // what the backend did
-	Note string    // set when the checker itself gave up
+	Note string    // why, when it is not a plain mismatch
 }
 
 func (d *Divergence) Error() string {
@@ -56,21 +76,23 @@ func (d *Divergence) Error() string {
 	fmt.Fprintf(&b, "step %d: %s\n", d.Step, d.Op)
 	if d.Note != "" {
 		fmt.Fprintf(&b, "  %s\n", d.Note)
-		return b.String()
 	}
-	var start time.Time // expiries are printed absolute here
 	for i, w := range d.Want {
 		if i == 0 {
-			fmt.Fprintf(&b, "  model expected: %s\n", w.formatAbs(d.Op, start))
+			fmt.Fprintf(&b, "  model expected: %s\n", w.formatAbs(d.Op))
 		} else {
-			fmt.Fprintf(&b, "              or: %s\n", w.formatAbs(d.Op, start))
+			fmt.Fprintf(&b, "              or: %s\n", w.formatAbs(d.Op))
 		}
 	}
-	fmt.Fprintf(&b, "  backend did:    %s\n", d.Got.formatAbs(d.Op, start))
+	fmt.Fprintf(&b, "  backend did:    %s\n", d.Got.formatAbs(d.Op))
 	return b.String()
 }
 
-func (o Outcome) formatAbs(op Op, _ time.Time) string {
+// formatAbs renders an outcome with absolute expiries, for a report.
+func (o Outcome) formatAbs(op Op) string {
+	if s, ok := op.(Second); ok {
+		op = s.Op
+	}
 	if _, ok := op.(Load); ok && o.Kind == OK {
 		return fmt.Sprintf("ok %s expires=%s", quoteState(o.Record.State), o.Record.Expires.UTC().Format(time.RFC3339Nano))
 	}
@@ -83,72 +105,160 @@ func (o Outcome) formatAbs(op Op, _ time.Time) string {
 // in the Result.
 func Run(ctx context.Context, t *Trace, newStore Factory) (*Result, error) {
 	clk := clock.NewSim(t.Start)
-	s, err := newStore(Env{Clock: clk, Limits: t.Limits})
+	in := faults.New()
+	s, err := newStore(Env{Clock: clk, Limits: t.Limits, Faults: in})
 	if err != nil {
 		return nil, fmt.Errorf("sim: making the backend: %w", err)
 	}
 	if c, ok := s.(io.Closer); ok {
 		defer c.Close()
 	}
-	return execute(ctx, t, s, clk), nil
+	r := &runner{
+		t:            t,
+		in:           in,
+		clk:          [2]*clock.Sim{clk, clock.NewSim(t.Start)},
+		worlds:       []*model.Model{model.New(t.Limits)},
+		countExpired: !store.CapabilitiesOf(s).NativeExpiry,
+		res:          &Result{Outcomes: make([]Outcome, 0, len(t.Ops)), Faults: map[string]int{}},
+	}
+	r.stores[0], r.stores[1] = s, s
+	if i, ok := s.(Instancer); ok && t.hasSecond() {
+		r.stores[1], r.second = i.Instance(r.clk[1]), true
+	}
+	if r.faulty = t.hasFaults(); r.faulty {
+		r.stores[0] = faults.Wrap(r.stores[0], in)
+		r.stores[1] = faults.Wrap(r.stores[1], in)
+	}
+	r.execute(ctx)
+	for k, n := range in.Counts() {
+		r.res.Faults[k.String()] += n
+	}
+	return r.res, nil
 }
 
-// execute is the checker. worlds is the set of model states consistent with
-// everything the backend has said so far.
-func execute(ctx context.Context, t *Trace, s store.Store, clk *clock.Sim) *Result {
-	countExpired := !store.CapabilitiesOf(s).NativeExpiry
-	worlds := []*model.Model{model.New(t.Limits)}
-	res := &Result{Outcomes: make([]Outcome, 0, len(t.Ops))}
-	for i, op := range t.Ops {
-		if a, ok := op.(Advance); ok {
-			clk.Add(a.D)
-			res.Outcomes = append(res.Outcomes, Outcome{})
-			continue
+func (t *Trace) hasFaults() bool {
+	for _, op := range t.Ops {
+		if _, ok := op.(Fault); ok {
+			return true
 		}
-		now := store.Instant(clk.Now())
-		got := op.exec(ctx, s)
-		res.Outcomes = append(res.Outcomes, got)
-
-		switch got.Kind {
-		case Ambiguous:
-			worlds = split(worlds, op, now)
-			if len(worlds) > maxWorlds {
-				res.Divergence = &Divergence{Step: i, Op: op, Now: now, Got: got,
-					Note: fmt.Sprintf("more than %d possible states after ambiguous failures: too many to check", maxWorlds)}
-				return res
-			}
-			continue
-		case Failed:
-			// A definite failure had no effect, which the contract allows
-			// only when something really failed. Without injected faults
-			// nothing should, so a failing backend is a divergence: else a
-			// backend that always failed would always pass.
-			res.Divergence = &Divergence{Step: i, Op: op, Now: now, Got: got, Want: expectAll(worlds, op, now)}
-			return res
-		}
-
-		if len(worlds) == 1 {
-			// The common case: one state, checked in place.
-			want := op.expect(worlds[0], now)
-			if !matches(op, want, got, countExpired) {
-				res.Divergence = &Divergence{Step: i, Op: op, Now: now, Want: []Outcome{want}, Got: got}
-				return res
-			}
-			continue
-		}
-		var kept []*model.Model
-		for _, w := range worlds {
-			if matches(op, op.expect(w, now), got, countExpired) {
-				kept = append(kept, w)
-			}
-		}
-		if len(kept) == 0 {
-			res.Divergence = &Divergence{Step: i, Op: op, Now: now, Want: expectAll(worlds, op, now), Got: got}
-			return res
-		}
-		worlds = dedupe(kept)
 	}
-	return res
+	return false
+}
+
+func (t *Trace) hasSecond() bool {
+	for _, op := range t.Ops {
+		if _, ok := op.(Second); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// runner is the checker. worlds is the set of model states consistent with
+// everything the backend has said so far.
+type runner struct {
+	t            *Trace
+	in           *faults.Injector
+	clk          [2]*clock.Sim
+	stores       [2]store.Store
+	second       bool // stores[1] is a real second instance
+	faulty       bool // the trace arms faults
+	worlds       []*model.Model
+	countExpired bool
+	res          *Result
+}
+
+func (r *runner) fail(d *Divergence) { r.res.Divergence = d }
+
+func (r *runner) execute(ctx context.Context) {
+	for i, op := range r.t.Ops {
+		inst := 0
+		switch o := op.(type) {
+		case Advance:
+			if o.D < 0 {
+				r.res.Faults["clock-back"]++
+			}
+			r.clk[0].Add(o.D)
+			r.clk[1].Add(o.D)
+			r.res.Outcomes = append(r.res.Outcomes, Outcome{})
+			continue
+		case Skew:
+			r.res.Faults["skew"]++
+			r.clk[1].Set(r.clk[0].Now().Add(o.D))
+			r.res.Outcomes = append(r.res.Outcomes, Outcome{})
+			continue
+		case Fault:
+			r.in.Arm(o.Kind)
+			r.res.Outcomes = append(r.res.Outcomes, Outcome{})
+			continue
+		case Second:
+			if r.second {
+				inst = 1
+				r.res.Faults["second-instance"]++
+			}
+		}
+		now := store.Instant(r.clk[inst].Now())
+		var got Outcome
+		fired := false
+		if r.faulty {
+			opCtx := r.in.Begin(ctx)
+			got = op.exec(opCtx, r.stores[inst])
+			fired = r.in.End() != 0
+		} else {
+			got = op.exec(ctx, r.stores[inst])
+		}
+		r.res.Outcomes = append(r.res.Outcomes, got)
+		if !r.check(i, op, now, got, fired) {
+			return
+		}
+	}
+}
+
+// check holds one outcome to the model, updating the set of states. It
+// reports false on a divergence.
+func (r *runner) check(i int, op Op, now time.Time, got Outcome, fired bool) bool {
+	switch got.Kind {
+	case Failed, Ambiguous:
+		if !fired {
+			// Nothing was injected, so nothing should fail: else a backend
+			// that always failed would always pass.
+			r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got, Want: expectAll(r.worlds, op, now),
+				Note: "the backend failed with no fault in effect"})
+			return false
+		}
+		if got.Kind == Failed {
+			return true // definite: no effect, every state stands
+		}
+		r.worlds = split(r.worlds, op, now)
+		if len(r.worlds) > maxWorlds {
+			r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got,
+				Note: fmt.Sprintf("more than %d possible states after ambiguous failures: too many to check", maxWorlds)})
+			return false
+		}
+		return true
+	}
+	if len(r.worlds) == 1 {
+		// The common case: one state, checked in place.
+		want := op.expect(r.worlds[0], now)
+		if !matches(op, want, got, r.countExpired) {
+			r.fail(&Divergence{Step: i, Op: op, Now: now, Want: []Outcome{want}, Got: got})
+			return false
+		}
+		return true
+	}
+	var kept []*model.Model
+	for _, w := range r.worlds {
+		c := w.Clone()
+		if matches(op, op.expect(c, now), got, r.countExpired) {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) == 0 {
+		r.fail(&Divergence{Step: i, Op: op, Now: now, Want: expectAll(r.worlds, op, now), Got: got})
+		return false
+	}
+	r.worlds = dedupe(kept)
+	return true
 }
 
 // split returns, for each state, the state without op and the state with it.
@@ -164,16 +274,22 @@ func split(worlds []*model.Model, op Op, now time.Time) []*model.Model {
 
 // dedupe drops states equal to an earlier one, keeping order.
 func dedupe(worlds []*model.Model) []*model.Model {
+	if len(worlds) < 2 {
+		return worlds
+	}
 	out := worlds[:0]
+	seen := make(map[uint64][]*model.Model, len(worlds))
 	for _, w := range worlds {
+		fp := w.Fingerprint()
 		dup := false
-		for _, o := range out {
+		for _, o := range seen[fp] {
 			if o.Equal(w) {
 				dup = true
 				break
 			}
 		}
 		if !dup {
+			seen[fp] = append(seen[fp], w)
 			out = append(out, w)
 		}
 	}
@@ -198,3 +314,18 @@ func expectAll(worlds []*model.Model, op Op, now time.Time) []Outcome {
 	}
 	return out
 }
+
+// Instances makes s an Instancer: open returns another instance on s's data
+// reading the given clock (memstore.Store.WithClock, say). The capabilities
+// of s pass through.
+func Instances(s store.Store, open func(clock.Clock) store.Store) store.Store {
+	return &instances{Store: s, open: open}
+}
+
+type instances struct {
+	store.Store
+	open func(clock.Clock) store.Store
+}
+
+func (i *instances) Instance(clk clock.Clock) store.Store { return i.open(clk) }
+func (i *instances) Capabilities() store.Capabilities     { return store.CapabilitiesOf(i.Store) }

@@ -173,6 +173,9 @@ func renameOne(op Op, f func(store.ID) store.ID) Op {
 	case ChangeID:
 		o.Old, o.New = f(o.Old), f(o.New)
 		return o
+	case Second:
+		o.Op = renameOne(o.Op, f)
+		return o
 	}
 	return op
 }

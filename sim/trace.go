@@ -67,7 +67,7 @@ func (t *Trace) write(w io.Writer, outcomes []Outcome, mark int) (int64, error) 
 	for i, op := range t.Ops {
 		b.WriteString(op.String())
 		if i < len(outcomes) {
-			if _, adv := op.(Advance); !adv {
+			if storeOp(op) {
 				b.WriteString("  # ")
 				b.WriteString(outcomes[i].format(op, t.Start))
 			}
@@ -185,4 +185,13 @@ func (t *Trace) parseHeader(toks []token, afterOps bool) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// storeOp reports whether op runs against a store (and so has an outcome).
+func storeOp(op Op) bool {
+	switch op.(type) {
+	case Advance, Fault, Skew:
+		return false
+	}
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/internal/mutant"
 	"github.com/hourglass-go/hourglass/memstore"
 	"github.com/hourglass-go/hourglass/sim"
@@ -23,7 +24,8 @@ func openBackend(ctx context.Context, name, dsn string, log io.Writer) (*backend
 	switch {
 	case name == "memory":
 		return &backend{name: name, close: func() {}, factory: func(env sim.Env) (store.Store, error) {
-			return memstore.New(memstore.Options{Clock: env.Clock, Limits: env.Limits}), nil
+			m := memstore.New(memstore.Options{Clock: env.Clock, Limits: env.Limits})
+			return sim.Instances(m, func(c clock.Clock) store.Store { return m.WithClock(c) }), nil
 		}}, nil
 	case name == "postgres":
 		return openPostgres(ctx, dsn, log)

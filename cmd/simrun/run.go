@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/hourglass-go/hourglass/faults"
 	"github.com/hourglass-go/hourglass/sim"
 )
 
@@ -41,6 +43,7 @@ type config struct {
 	start    time.Time
 	trace    string
 	replay   string
+	profile  faults.Profile
 	explicit map[string]bool
 }
 
@@ -53,7 +56,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &config{explicit: map[string]bool{}}
-	var start string
+	var start, profile string
+	var rate float64
 	fs.Uint64Var(&c.seed, "seed", 0, "first seed (default: a random one, printed)")
 	fs.IntVar(&c.runs, "runs", 100, "number of seeds to run: seed, seed+1, ...")
 	fs.IntVar(&c.ops, "ops", 500, "operations per run")
@@ -62,6 +66,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&start, "start", sim.DefaultStart.Format(time.RFC3339), "instant the simulated clock starts at (RFC 3339)")
 	fs.StringVar(&c.trace, "trace", "", "write the trace of the run that failed (or of the single run with -runs 1) to this file")
 	fs.StringVar(&c.replay, "replay", "", "run this trace file instead of generating traces")
+	fs.StringVar(&profile, "faults", "none", "fault profile: "+strings.Join(faults.ProfileNames(), ", "))
+	fs.Float64Var(&rate, "fault-rate", faults.DefaultRate, "chance in [0,1] that a store operation is preceded by a fault")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: simrun [flags]\n\nRuns seeded operation sequences against a backend and the reference model.\n\nflags:\n")
 		fs.PrintDefaults()
@@ -91,8 +97,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, usageError{fmt.Sprintf("-start %q: outside the years 1678 to 2261 the simulated clock can represent", start)}
 	}
 	c.start = t
+	if c.profile, err = faults.LookupProfile(profile, rate); err != nil {
+		return nil, usageError{err.Error()}
+	}
 	if c.replay != "" {
-		for _, f := range []string{"seed", "runs", "ops", "start"} {
+		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate"} {
 			if c.explicit[f] {
 				return nil, usageError{fmt.Sprintf("-replay takes its seed, operations and start from the file; drop -%s", f)}
 			}
@@ -144,7 +153,8 @@ func batch(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer)
 		c.seed = randomSeed()
 		fmt.Fprintf(stderr, "simrun: seed %d (random; pass -seed %d to repeat)\n", c.seed, c.seed)
 	}
-	cfg := sim.GenConfig{Ops: c.ops, Start: c.start}
+	cfg := sim.GenConfig{Ops: c.ops, Start: c.start, Faults: c.profile}
+	fired := map[string]int{}
 	began := time.Now() // wall time is for the report only, never for the run
 	lastReport := began
 	ops := 0
@@ -157,6 +167,9 @@ func batch(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer)
 			return exitUsage
 		}
 		ops += len(res.Outcomes)
+		for k, n := range res.Faults {
+			fired[k] += n
+		}
 		if res.Divergence != nil || c.runs == 1 {
 			if err := writeTrace(c.trace, t, res); err != nil {
 				fmt.Fprintf(stderr, "simrun: %v\n", err)
@@ -164,19 +177,19 @@ func batch(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer)
 			}
 		}
 		if res.Divergence != nil {
-			summary(stdout, i+1, ops, began, 1, c, b)
-			return report(ctx, c, b, seed, t, stdout, stderr)
+			summary(stdout, i+1, ops, began, 1, c, b, fired)
+			return report(ctx, c, b, seed, t, res, stdout, stderr)
 		}
 		if now := time.Now(); now.Sub(lastReport) >= progressEvery {
 			lastReport = now
 			fmt.Fprintf(stderr, "simrun: %d/%d runs, %d ops, %s\n", i+1, c.runs, ops, now.Sub(began).Round(time.Second))
 		}
 	}
-	summary(stdout, c.runs, ops, began, 0, c, b)
+	summary(stdout, c.runs, ops, began, 0, c, b, fired)
 	return exitOK
 }
 
-func summary(w io.Writer, runs, ops int, began time.Time, diverged int, c *config, b *backend) {
+func summary(w io.Writer, runs, ops int, began time.Time, diverged int, c *config, b *backend, fired map[string]int) {
 	secs := time.Since(began).Seconds()
 	rate := 0.0
 	if secs > 0 {
@@ -185,13 +198,42 @@ func summary(w io.Writer, runs, ops int, began time.Time, diverged int, c *confi
 	last := c.seed + uint64(runs) - 1
 	fmt.Fprintf(w, "simrun: %d runs, %d ops, %.0f ops/s, %d divergences (backend %s, seeds %d..%d)\n",
 		runs, ops, rate, diverged, b.name, c.seed, last)
+	if c.profile.Name != "none" {
+		fmt.Fprintf(w, "simrun: faults %s at rate %g: %s\n", c.profile.Name, c.profile.Rate, faultLine(fired, ops))
+	}
+}
+
+// faultLine says which faults fired, how often, and per 1,000 operations, so
+// that a run that injected nothing cannot pass for a fault run.
+func faultLine(fired map[string]int, ops int) string {
+	names := make([]string, 0, len(fired))
+	total := 0
+	for k, n := range fired {
+		names = append(names, k)
+		total += n
+	}
+	if total == 0 {
+		return "none fired"
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s %d", k, fired[k]))
+	}
+	return fmt.Sprintf("%d fired, %.1f per 1000 ops, %d kinds (%s)", total, 1000*float64(total)/float64(max(ops, 1)), len(names), strings.Join(parts, ", "))
 }
 
 // report shrinks a failing trace and prints what a person needs to fix it.
-func report(ctx context.Context, c *config, b *backend, seed uint64, t *sim.Trace, stdout, stderr io.Writer) int {
+func report(ctx context.Context, c *config, b *backend, seed uint64, t *sim.Trace, first *sim.Result, stdout, stderr io.Writer) int {
 	st, sres, err := sim.Shrink(ctx, t, b.factory)
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: shrinking: %v\n", err)
+		return exitDiverged
+	}
+	if sres.Divergence == nil {
+		fmt.Fprintf(stdout, "\nseed %d diverged, but a second run of the same trace did not: the failure depends on timing, so it cannot be shrunk.\n%s", seed, first.Divergence.Error())
+		_ = t.WriteHistory(stdout, first)
+		fmt.Fprintf(stdout, "replay: %s\n", replayCommand(c, b, seed))
 		return exitDiverged
 	}
 	f := &sim.Failure{Seed: seed, Generated: len(t.Ops), Trace: st, Result: sres}
@@ -207,6 +249,9 @@ func replayCommand(c *config, b *backend, seed uint64) string {
 	cmd := fmt.Sprintf("go run ./cmd/simrun -seed %d -runs 1 -ops %d%s", seed, c.ops, backendFlag(b))
 	if !c.start.Equal(sim.DefaultStart) {
 		cmd += " -start " + c.start.UTC().Format(time.RFC3339Nano)
+	}
+	if c.profile.Name != "none" {
+		cmd += fmt.Sprintf(" -faults %s -fault-rate %g", c.profile.Name, c.profile.Rate)
 	}
 	return cmd
 }
@@ -247,6 +292,9 @@ func replay(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: shrinking: %v\n", err)
 		return exitDiverged
+	}
+	if sres.Divergence == nil {
+		st, sres = t, res
 	}
 	fl := &sim.Failure{Seed: t.Seed, Generated: len(t.Ops), Trace: st, Result: sres}
 	fmt.Fprintf(stdout, "simrun: replayed %s: diverged (backend %s)\n\n%s", c.replay, b.name, fl)

@@ -1,0 +1,155 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// ErrInjected is the cause of every failure the store wrapper makes up.
+var ErrInjected = errors.New("faults: injected failure")
+
+// Server is what a backend's harness offers for server faults. Each method
+// returns once the fault is in place; an error means it could not be, and
+// the fault does not count as fired. The release function runs after the
+// armed operation and confines the fault to it: if that operation never
+// reached the server (an invalid argument, say), a dead connection must not
+// be left for the next one, which has no fault in effect.
+type Server interface {
+	// Terminate ends the server processes behind the backend's connections.
+	Terminate(ctx context.Context) (release func(), err error)
+	// Crash kills the server and starts it again on the same data.
+	Crash(ctx context.Context) (release func(), err error)
+	// Timeout makes the next statement run into the statement timeout.
+	Timeout(ctx context.Context) (release func(), err error)
+}
+
+// Injector arms one fault at a time for the next store operation and
+// reports whether it fired. The simulator drives it: Arm, then Begin and End
+// around the operation. Connection wrappers and the store wrapper consult it
+// from whatever goroutine the backend uses.
+type Injector struct {
+	mu      sync.Mutex
+	armed   Kind // for the next operation; 0 for none
+	active  Kind // for the operation in progress
+	fired   bool // whether active has taken effect
+	netUsed bool // a connection hook is installed: net faults act on bytes
+	server  Server
+	cancel  context.CancelFunc // the active operation's, for NetStall
+	counts  [numKinds]int
+	release func() // undoes a Timeout after the operation
+}
+
+// New returns an Injector with nothing armed.
+func New() *Injector { return &Injector{} }
+
+// SetServer installs the harness's server hooks; without them server faults
+// never fire.
+func (in *Injector) SetServer(s Server) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.server = s
+}
+
+// Arm sets the fault for the next operation.
+func (in *Injector) Arm(k Kind) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.armed = k
+}
+
+// Begin starts an operation: the armed fault becomes active, server faults
+// are put in place, and the returned context is the one the operation must
+// run under (NetStall cancels it, as a passing deadline would).
+func (in *Injector) Begin(ctx context.Context) context.Context {
+	in.mu.Lock()
+	k, srv := in.armed, in.server
+	in.armed, in.active, in.fired = 0, k, false
+	in.mu.Unlock()
+	if k == 0 {
+		return ctx
+	}
+	if k.IsServer() && srv != nil {
+		var err error
+		var release func()
+		switch k {
+		case Terminate:
+			release, err = srv.Terminate(ctx)
+		case Crash:
+			release, err = srv.Crash(ctx)
+		case Timeout:
+			release, err = srv.Timeout(ctx)
+		}
+		if err == nil {
+			in.mu.Lock()
+			in.fired, in.release = true, release
+			in.mu.Unlock()
+		}
+	}
+	if k == NetStall {
+		ctx, cancel := context.WithCancel(ctx)
+		in.mu.Lock()
+		in.cancel = cancel
+		in.mu.Unlock()
+		return ctx
+	}
+	return ctx
+}
+
+// End finishes the operation and reports the fault that fired during it
+// (0 if none did).
+func (in *Injector) End() Kind {
+	in.mu.Lock()
+	k, fired, cancel, release := in.active, in.fired, in.cancel, in.release
+	in.active, in.fired, in.cancel, in.release = 0, false, nil, nil
+	if fired {
+		in.counts[k]++
+	}
+	in.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if release != nil {
+		release()
+	}
+	if !fired {
+		return 0
+	}
+	return k
+}
+
+// Counts returns how many faults of each kind fired, by kind.
+func (in *Injector) Counts() map[Kind]int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := map[Kind]int{}
+	for k, n := range in.counts {
+		if n > 0 {
+			out[Kind(k)] = n
+		}
+	}
+	return out
+}
+
+// take claims the active fault for the caller if it is one the caller
+// handles and has not fired yet, and marks it fired. handles runs with the
+// lock held.
+func (in *Injector) take(handles func(Kind) bool) Kind {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.active == 0 || in.fired || !handles(in.active) {
+		return 0
+	}
+	in.fired = true
+	return in.active
+}
+
+// stall cancels the active operation's context, for NetStall.
+func (in *Injector) stall() {
+	in.mu.Lock()
+	cancel := in.cancel
+	in.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}

@@ -1,0 +1,78 @@
+package pgsim
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hourglass-go/hourglass/internal/pgtest"
+	"github.com/hourglass-go/hourglass/sim"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// harness starts a server of its own, so that crash faults can kill it.
+func harness(t *testing.T) *Harness {
+	t.Helper()
+	pgtest.DSN(t) // skips or fails, as the environment asks, when no server can be had
+	ctx := context.Background()
+	c, err := StartCluster(ctx)
+	if err != nil {
+		if os.Getenv("HOURGLASS_TEST_DSN") != "" {
+			t.Skipf("crash faults need local PostgreSQL binaries: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	h, err := New(ctx, c.DSN("postgres"), Options{Cluster: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+// Every fault kind fires against a real server, on a warm connection, and
+// pgstore classifies what it sees: only the statement timeout, an answer
+// from the server, is definite; every other failure of a write that may
+// have been sent is ambiguous. The checker accepts both and the reads after
+// the fault show the model still holds.
+func TestEachFaultFires(t *testing.T) {
+	h := harness(t)
+	want := map[string]sim.Kind{
+		"net-refuse": sim.Ambiguous, // pgx cannot tell that nothing was sent
+		"net-drop":   sim.Ambiguous,
+		"net-stall":  sim.Ambiguous,
+		"terminate":  sim.Ambiguous,
+		"crash":      sim.Ambiguous,
+		"timeout":    sim.Failed,
+	}
+	for kind, k := range want {
+		t.Run(kind, func(t *testing.T) {
+			tr, err := sim.ParseTrace(strings.NewReader("start 2026-01-01T00:00:00Z\nload z\nfault " + kind +
+				"\ncreate a \"x\" 1s\nload a\ncreate b \"y\" 1s\nload b\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := sim.Run(context.Background(), tr, h.Factory)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Divergence != nil {
+				t.Fatalf("divergence: %v", res.Divergence)
+			}
+			if res.Faults[kind] != 1 {
+				t.Fatalf("fired %v, want one %s", res.Faults, kind)
+			}
+			if got := res.Outcomes[2]; got.Kind != k {
+				t.Fatalf("the faulted create: %v (%v), want %v", got.Kind, got.Err, k)
+			}
+			for i := 3; i < len(res.Outcomes); i++ {
+				if o := res.Outcomes[i]; o.Kind == sim.Failed || o.Kind == sim.Ambiguous {
+					t.Fatalf("op %d after the fault failed: %v: the fault was not confined", i, o.Err)
+				}
+			}
+		})
+	}
+}
