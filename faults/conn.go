@@ -67,6 +67,27 @@ type conn struct {
 
 func isNet(k Kind) bool { return k.IsNet() }
 
+// runsStatement reports whether b, a run of PostgreSQL frontend messages
+// (type byte, 4-byte length including itself, body), holds a simple Query
+// ('Q') or an Execute ('E'): a request that makes the server run something.
+// Anything it cannot parse counts as one, so that a fault is never lost.
+func runsStatement(b []byte) bool {
+	for len(b) > 0 {
+		if len(b) < 5 {
+			return true
+		}
+		if b[0] == 'Q' || b[0] == 'E' {
+			return true
+		}
+		n := int(b[1])<<24 | int(b[2])<<16 | int(b[3])<<8 | int(b[4])
+		if n < 4 || n+1 > len(b) {
+			return true
+		}
+		b = b[n+1:]
+	}
+	return false
+}
+
 // cancelRequest is the first 8 bytes of PostgreSQL's CancelRequest message:
 // length 16, code 80877102. A driver sends it on a connection of its own,
 // for instance while closing a broken one in the background.
@@ -74,16 +95,18 @@ var cancelRequest = []byte{0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e}
 
 func (c *conn) Write(b []byte) (int, error) {
 	c.mu.Lock()
-	if !c.started {
+	first := !c.started
+	if first {
 		c.started = true
 		c.exempt = len(b) >= len(cancelRequest) && string(b[:len(cancelRequest)]) == string(cancelRequest)
 	}
 	exempt := c.exempt
 	c.mu.Unlock()
 	in := c.d.cur.Load()
-	if in == nil || exempt {
-		// A cancel request would otherwise take the fault meant for the
-		// operation running beside it.
+	if in == nil || exempt || first || !runsStatement(b) {
+		// Faults hit requests that run a statement: not the startup
+		// message, not a cancel request (which would take the fault meant
+		// for the operation beside it), not a prepare-only round trip.
 		return c.Conn.Write(b)
 	}
 	switch in.take(isNet) {

@@ -31,13 +31,16 @@ type Server interface {
 type Injector struct {
 	mu      sync.Mutex
 	armed   Kind // for the next operation; 0 for none
+	armedAt int  // which request of it a network fault hits (1 = the first)
 	active  Kind // for the operation in progress
+	at      int  // armedAt of the operation in progress
+	writes  int  // requests the operation has written so far
 	fired   bool // whether active has taken effect
 	netUsed bool // a connection hook is installed: net faults act on bytes
 	server  Server
 	cancel  context.CancelFunc // the active operation's, for NetStall
 	counts  [numKinds]int
-	release func() // undoes a Timeout after the operation
+	release func() // confines a server fault to its operation
 }
 
 // New returns an Injector with nothing armed.
@@ -51,11 +54,14 @@ func (in *Injector) SetServer(s Server) {
 	in.server = s
 }
 
-// Arm sets the fault for the next operation.
-func (in *Injector) Arm(k Kind) {
+// Arm sets the fault for the next operation. For a network fault, at says
+// which of the operation's requests it hits (1, or less, for the first): a
+// backend that sends two statements for one operation can be hit between
+// them.
+func (in *Injector) Arm(k Kind, at int) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.armed = k
+	in.armed, in.armedAt = k, max(at, 1)
 }
 
 // Begin starts an operation: the armed fault becomes active, server faults
@@ -64,7 +70,7 @@ func (in *Injector) Arm(k Kind) {
 func (in *Injector) Begin(ctx context.Context) context.Context {
 	in.mu.Lock()
 	k, srv := in.armed, in.server
-	in.armed, in.active, in.fired = 0, k, false
+	in.armed, in.active, in.fired, in.at, in.writes = 0, k, false, in.armedAt, 0
 	in.mu.Unlock()
 	if k == 0 {
 		return ctx
@@ -139,6 +145,11 @@ func (in *Injector) take(handles func(Kind) bool) Kind {
 	defer in.mu.Unlock()
 	if in.active == 0 || in.fired || !handles(in.active) {
 		return 0
+	}
+	if in.active.IsNet() && in.netUsed {
+		if in.writes++; in.writes < in.at {
+			return 0
+		}
 	}
 	in.fired = true
 	return in.active

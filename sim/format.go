@@ -41,9 +41,14 @@ func (o Delete) String() string        { return "delete " + formatID(o.ID) }
 func (o ChangeID) String() string      { return "change-id " + formatID(o.Old) + " " + formatID(o.New) }
 func (o DeleteExpired) String() string { return "delete-expired " + strconv.Itoa(o.Limit) }
 func (o Advance) String() string       { return "advance " + o.D.String() }
-func (o Fault) String() string         { return "fault " + o.Kind.String() }
-func (o Skew) String() string          { return "skew " + o.D.String() }
-func (o Second) String() string        { return "@2 " + o.Op.String() }
+func (o Fault) String() string {
+	if o.At > 1 {
+		return "fault " + o.Kind.String() + " " + strconv.Itoa(o.At)
+	}
+	return "fault " + o.Kind.String()
+}
+func (o Skew) String() string   { return "skew " + o.D.String() }
+func (o Second) String() string { return "@2 " + o.Op.String() }
 
 func formatID(id store.ID) string {
 	if id.Validate() == nil {
@@ -190,14 +195,20 @@ func parseOp(toks []token) (Op, error) {
 		}
 		return Advance{D: d}, nil
 	case "fault":
-		if err := want(1, "fault KIND"); err != nil {
-			return nil, err
+		if len(args) != 1 && len(args) != 2 {
+			return nil, errLine("fault takes 1 or 2 arguments: fault KIND [REQUEST]")
 		}
 		k, err := faults.ParseKind(args[0].text)
 		if err != nil || args[0].quoted {
 			return nil, errLine(fmt.Sprintf("bad fault %q", clip(args[0].text)))
 		}
-		return Fault{Kind: k}, nil
+		at := 1
+		if len(args) == 2 {
+			if at, err = parseInt(args[1]); err != nil || at < 1 || at > 1000 {
+				return nil, errLine(fmt.Sprintf("fault request number %q out of range [1, 1000]", clip(args[1].text)))
+			}
+		}
+		return Fault{Kind: k, At: at}, nil
 	}
 	return nil, errLine(fmt.Sprintf("unknown operation %q", clip(name.text)))
 }

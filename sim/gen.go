@@ -169,7 +169,10 @@ func (g *generator) emit(op Op) {
 	}
 	faulted := false
 	if p := g.cfg.Faults; len(p.Kinds) > 0 && g.rng.Float64() < p.Rate {
-		g.ops = append(g.ops, Fault{Kind: p.Kinds[g.rng.IntN(len(p.Kinds))]})
+		// Mostly the operation's first statement; now and then a later one,
+		// for backends that send several.
+		at := []int{1, 1, 1, 1, 1, 1, 1, 1, 2, 3}[g.rng.IntN(10)]
+		g.ops = append(g.ops, Fault{Kind: p.Kinds[g.rng.IntN(len(p.Kinds))], At: at})
 		faulted = true
 	}
 	g.apply(op)

@@ -141,8 +141,12 @@ func (o Advance) exec(context.Context, store.Store) Outcome { return Outcome{} }
 func (o Advance) expect(*model.Model, time.Time) Outcome    { return Outcome{} }
 
 // Fault arms a fault (package faults) for the next store operation. It
-// touches no store by itself.
-type Fault struct{ Kind faults.Kind }
+// touches no store by itself. At says which of the operation's requests a
+// network fault hits (0 or 1: the first).
+type Fault struct {
+	Kind faults.Kind
+	At   int
+}
 
 // Skew sets the clock of the second store instance to the first's plus D:
 // two application servers sharing one database whose clocks disagree.

@@ -188,7 +188,7 @@ func (r *runner) execute(ctx context.Context) {
 			r.res.Outcomes = append(r.res.Outcomes, Outcome{})
 			continue
 		case Fault:
-			r.in.Arm(o.Kind)
+			r.in.Arm(o.Kind, o.At)
 			r.res.Outcomes = append(r.res.Outcomes, Outcome{})
 			continue
 		case Second:
