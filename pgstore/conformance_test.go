@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/hourglass-go/hourglass/clock"
+	"github.com/hourglass-go/hourglass/sim"
 	"github.com/hourglass-go/hourglass/store"
+	"github.com/hourglass-go/hourglass/storetest"
 )
 
 // newConformanceStore must hand out independent, empty, working stores that
@@ -49,4 +51,12 @@ func TestConformanceStoreHook(t *testing.T) {
 	if _, ok := made[0].(store.Pinger); !ok {
 		t.Fatal("the store is not a store.Pinger")
 	}
+}
+
+// The conformance suite every backend passes: the simulator against the
+// model, the rapid property, and racing callers, on a real server.
+func TestConformance(t *testing.T) {
+	storetest.RunWith(t, func(env sim.Env) (store.Store, error) {
+		return newConformanceStore(t, env.Clock, env.Limits), nil
+	}, storetest.Options{Seeds: 50})
 }

@@ -54,6 +54,9 @@ type Harness struct {
 type Options struct {
 	// Table is the session table (default "hourglass_sim").
 	Table string
+	// TimeZone, if set, is the TimeZone of the store's connections. Results
+	// must not depend on it.
+	TimeZone string
 	// Cluster, when the harness owns the server, lets Crash faults kill and
 	// restart it. It must run with synchronous_commit on, or a crash may
 	// lose commits the server had acknowledged.
@@ -87,6 +90,9 @@ func New(ctx context.Context, dsn string, opts Options) (*Harness, error) {
 	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
 	cfg.ConnConfig.DialFunc = h.dialer.DialContext
 	cfg.ConnConfig.RuntimeParams["application_name"] = h.app
+	if opts.TimeZone != "" {
+		cfg.ConnConfig.RuntimeParams["timezone"] = opts.TimeZone
+	}
 	cfg.PrepareConn = h.prepareConn
 	if h.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("pgsim: %w", err)
