@@ -29,7 +29,20 @@
 // A write whose statement was sent and whose answer was lost (I/O error,
 // cancellation in flight, the server shutting down) is ambiguous, whatever
 // pgconn.SafeToRetry says: pgx reports a lost COMMIT acknowledgement as
-// safe to retry although the transaction committed. Load only reads, so its
+// safe to retry although the transaction committed.
+//
+// An ambiguous failure is also final. A server process that received a
+// statement runs it even after the client gave up, possibly after the
+// client's next operations, so a lost write could land late. Before it
+// reports an ambiguous write, pgstore waits (up to FenceTimeout) for that
+// server process to exit, which it does once it finds the connection
+// closed: the statement has then committed or never will, and a caller that
+// reads the session back sees the final answer. If the wait cannot be done
+// (the server is unreachable), the error also wraps ErrNotFinal. The wait
+// relies on the backend process ID, so it does not work through a
+// transaction-pooling proxy such as PgBouncer.
+//
+// Load only reads, so its
 // failures are always definite. A statement the server aborts because it
 // deadlocked with a concurrent one (two ChangeIDs swapping IDs) or failed to
 // serialize is rolled back, so it is run again, with the same clock
