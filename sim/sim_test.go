@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -158,4 +159,28 @@ func TestParseLineTooLong(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Line != 2 {
 		t.Fatalf("error = %v, want a ParseError on line 2", err)
 	}
+}
+
+func ExampleParseTrace() {
+	tr, err := sim.ParseTrace(strings.NewReader(`
+start 2026-01-01T00:00:00Z
+create s1 "cart=1" 1s
+advance 1s
+update s1 "cart=2" 1s   # expired exactly now: must not come back
+load s1
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := sim.Run(context.Background(), tr, plain(mutant.UpdateResurrects))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(res.Divergence)
+	// Output:
+	// step 2: update s1 "cart=2" 1s
+	//   model expected: not-found
+	//   backend did:    ok
 }
