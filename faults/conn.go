@@ -56,11 +56,12 @@ type conn struct {
 	d *Dialer
 
 	mu       sync.Mutex
-	started  bool // the first message has been written
-	exempt   bool // a cancel-request connection: part of no operation
-	dropped  bool // NetDrop: the request went out; the answer will not come
-	stalling bool // NetStall: reads wait for a deadline or close
-	stalled  *Injector
+	started  bool               // the first message has been written
+	exempt   bool               // a cancel-request connection: part of no operation
+	dropped  bool               // NetDrop: the request went out; the answer will not come
+	stalling bool               // NetStall: reads wait for a deadline or close
+	cancel   context.CancelFunc // the stalled operation's; used once
+	stallEnd bool               // the stall has run its course
 	unstall  chan struct{}
 	once     sync.Once
 }
@@ -123,7 +124,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	case NetStall:
 		n, err := c.Conn.Write(b)
 		c.mu.Lock()
-		c.stalling, c.stalled = true, in
+		c.stalling, c.cancel = true, in.cancelFunc()
 		c.mu.Unlock()
 		return n, err
 	}
@@ -132,17 +133,24 @@ func (c *conn) Write(b []byte) (int, error) {
 
 func (c *conn) Read(b []byte) (int, error) {
 	c.mu.Lock()
-	dropped, stalling, in := c.dropped, c.stalling, c.stalled
+	dropped, stalling, cancel, ended := c.dropped, c.stalling, c.cancel, c.stallEnd
+	c.stallEnd = c.stalling
 	c.mu.Unlock()
 	switch {
 	case dropped:
 		c.Conn.Close()
 		return 0, &net.OpError{Op: "read", Net: "tcp", Err: errDropped}
+	case stalling && ended:
+		// Later reads of a stalled connection (a driver closing it) fail at
+		// once: they must not cancel whatever operation runs now.
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
 	case stalling:
-		// The answer is on its way; hold it back until the operation's
-		// deadline passes (cancelled now, deterministically) and the driver
-		// gives up on the connection.
-		in.stall()
+		// The answer is on its way; hold it back until the stalled
+		// operation's deadline passes (cancelled now, deterministically) and
+		// the driver gives up on the connection.
+		if cancel != nil {
+			cancel()
+		}
 		<-c.unstall
 		c.Conn.Close()
 		return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}

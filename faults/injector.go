@@ -155,12 +155,11 @@ func (in *Injector) take(handles func(Kind) bool) Kind {
 	return in.active
 }
 
-// stall cancels the active operation's context, for NetStall.
-func (in *Injector) stall() {
+// cancelFunc returns the active operation's cancel function, for NetStall:
+// a stalled connection must cancel the operation it stalled, not whichever
+// runs when the driver next touches the connection.
+func (in *Injector) cancelFunc() context.CancelFunc {
 	in.mu.Lock()
-	cancel := in.cancel
-	in.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
+	defer in.mu.Unlock()
+	return in.cancel
 }

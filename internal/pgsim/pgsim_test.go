@@ -115,3 +115,31 @@ func TestFaultProfiles(t *testing.T) {
 		})
 	}
 }
+
+// Found by `simrun -backend postgres -faults net` at seed 49: a stalled
+// connection, touched again by the driver as it closed, cancelled the next
+// operation, which had no fault in effect. A stall cancels only the
+// operation it was armed for.
+func TestStallCancelsOnlyItsOperation(t *testing.T) {
+	h := harness(t)
+	tr, err := sim.ParseTrace(strings.NewReader(`start 2026-01-01T00:00:00Z
+create - "w1" 1m
+fault net-stall
+load -
+fault net-stall
+update-ttl - 2m
+load -
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		res, err := sim.Run(context.Background(), tr, h.Factory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Divergence != nil {
+			t.Fatalf("%v", res.Divergence)
+		}
+	}
+}
