@@ -119,12 +119,18 @@ const maxAttempts = 5
 func retryConflicts(ctx context.Context, run func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := run()
-		var pgErr *pgconn.PgError
-		if err == nil || attempt == maxAttempts || ctx.Err() != nil ||
-			!errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
+		if err == nil || attempt == maxAttempts || ctx.Err() != nil || !isConflict(err) {
 			return err
 		}
 	}
+}
+
+// isConflict reports a deadlock or serialization failure. It is separate so
+// that the error target it declares escapes to the heap only on failure,
+// not on every successful statement.
+func isConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // Create stores a new session, replacing an expired record under id, or
