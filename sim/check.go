@@ -12,8 +12,26 @@ import (
 type Failure struct {
 	Seed      uint64
 	Generated int     // operations in the trace as generated
-	Trace     *Trace  // the shrunk trace
-	Result    *Result // the shrunk trace's run, whose Divergence is set
+	Trace     *Trace  // the shrunk trace (the original if Flaky)
+	Result    *Result // that trace's run, whose Divergence is set
+	// Flaky is set when a second run of the same trace did not diverge: the
+	// failure depends on timing, so it could not be shrunk.
+	Flaky bool
+}
+
+// Explain shrinks a trace whose run res diverged and returns the Failure to
+// report. If the divergence does not reproduce, the Failure is the original
+// trace and run, marked Flaky.
+func Explain(ctx context.Context, t *Trace, res *Result, newStore Factory) (*Failure, error) {
+	st, sres, err := Shrink(ctx, t, newStore)
+	if err != nil {
+		return nil, err
+	}
+	f := &Failure{Seed: t.Seed, Generated: len(t.Ops), Trace: st, Result: sres}
+	if sres.Divergence == nil {
+		f.Trace, f.Result, f.Flaky = t, res, true
+	}
+	return f, nil
 }
 
 // CheckSeed generates the trace for seed, runs it, and on a divergence
@@ -28,15 +46,8 @@ func CheckSeed(ctx context.Context, seed uint64, cfg GenConfig, newStore Factory
 	if res.Divergence == nil {
 		return nil, len(res.Outcomes), nil
 	}
-	executed := len(res.Outcomes)
-	st, sres, err := Shrink(ctx, t, newStore)
-	if err != nil {
-		return nil, executed, err
-	}
-	if sres.Divergence == nil { // cannot happen for a deterministic backend
-		st, sres = t, res
-	}
-	return &Failure{Seed: seed, Generated: len(t.Ops), Trace: st, Result: sres}, executed, nil
+	f, err := Explain(ctx, t, res, newStore)
+	return f, len(res.Outcomes), err
 }
 
 // WriteHistory writes the trace with each executed operation's outcome as a
@@ -56,9 +67,15 @@ func (t *Trace) WriteHistory(w io.Writer, res *Result) error {
 func (f *Failure) String() string {
 	var b bytes.Buffer
 	d := f.Result.Divergence
-	fmt.Fprintf(&b, "seed %d diverged; shrunk from %d to %d operations\n", f.Seed, f.Generated, len(f.Trace.Ops))
-	b.WriteString(d.Error())
-	b.WriteString("shrunk trace:\n")
+	if f.Flaky {
+		fmt.Fprintf(&b, "seed %d diverged, but a second run of the same trace did not: the failure depends on timing, so it was not shrunk\n", f.Seed)
+		b.WriteString(d.Error())
+		b.WriteString("trace:\n")
+	} else {
+		fmt.Fprintf(&b, "seed %d diverged; shrunk from %d to %d operations\n", f.Seed, f.Generated, len(f.Trace.Ops))
+		b.WriteString(d.Error())
+		b.WriteString("shrunk trace:\n")
+	}
 	_ = f.Trace.WriteHistory(&b, f.Result)
 	return b.String()
 }

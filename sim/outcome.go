@@ -73,9 +73,7 @@ func outcomeOf(err error) Outcome {
 // wanted for op. countExpired is false for backends with native expiry, whose
 // DeleteExpired counts the contract leaves free.
 func matches(op Op, want, got Outcome, countExpired bool) bool {
-	if s, ok := op.(Second); ok {
-		op = s.Op
-	}
+	op = base(op)
 	if want.Kind != got.Kind {
 		return false
 	}
@@ -94,9 +92,7 @@ func matches(op Op, want, got Outcome, countExpired bool) bool {
 // format renders the outcome for a trace comment; expiries are shown as an
 // offset from the trace's start so they can be read against the advances.
 func (o Outcome) format(op Op, start time.Time) string {
-	if s, ok := op.(Second); ok {
-		op = s.Op
-	}
+	op = base(op)
 	switch {
 	case o.Kind == OK:
 		switch op.(type) {
@@ -109,4 +105,13 @@ func (o Outcome) format(op Op, start time.Time) string {
 		return o.Kind.String() + ": " + o.Err.Error()
 	}
 	return o.Kind.String()
+}
+
+// base returns the store operation inside a Second, or op itself: outcomes
+// depend on the operation, not on which instance ran it.
+func base(op Op) Op {
+	if s, ok := op.(Second); ok {
+		return s.Op
+	}
+	return op
 }

@@ -90,9 +90,7 @@ func (d *Divergence) Error() string {
 
 // formatAbs renders an outcome with absolute expiries, for a report.
 func (o Outcome) formatAbs(op Op) string {
-	if s, ok := op.(Second); ok {
-		op = s.Op
-	}
+	op = base(op)
 	if _, ok := op.(Load); ok && o.Kind == OK {
 		return fmt.Sprintf("ok %s expires=%s", quoteState(o.Record.State), o.Record.Expires.UTC().Format(time.RFC3339Nano))
 	}

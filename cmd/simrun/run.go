@@ -225,18 +225,11 @@ func faultLine(fired map[string]int, ops int) string {
 
 // report shrinks a failing trace and prints what a person needs to fix it.
 func report(ctx context.Context, c *config, b *backend, seed uint64, t *sim.Trace, first *sim.Result, stdout, stderr io.Writer) int {
-	st, sres, err := sim.Shrink(ctx, t, b.factory)
+	f, err := sim.Explain(ctx, t, first, b.factory)
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: shrinking: %v\n", err)
 		return exitDiverged
 	}
-	if sres.Divergence == nil {
-		fmt.Fprintf(stdout, "\nseed %d diverged, but a second run of the same trace did not: the failure depends on timing, so it cannot be shrunk.\n%s", seed, first.Divergence.Error())
-		_ = t.WriteHistory(stdout, first)
-		fmt.Fprintf(stdout, "replay: %s\n", replayCommand(c, b, seed))
-		return exitDiverged
-	}
-	f := &sim.Failure{Seed: seed, Generated: len(t.Ops), Trace: st, Result: sres}
 	fmt.Fprintf(stdout, "\n%s\n", f)
 	fmt.Fprintf(stdout, "replay: %s\n", replayCommand(c, b, seed))
 	if c.trace != "" {
@@ -288,15 +281,11 @@ func replay(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "simrun: replayed %s: %d ops, no divergence (backend %s)\n", c.replay, len(res.Outcomes), b.name)
 		return exitOK
 	}
-	st, sres, err := sim.Shrink(ctx, t, b.factory)
+	fl, err := sim.Explain(ctx, t, res, b.factory)
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: shrinking: %v\n", err)
 		return exitDiverged
 	}
-	if sres.Divergence == nil {
-		st, sres = t, res
-	}
-	fl := &sim.Failure{Seed: t.Seed, Generated: len(t.Ops), Trace: st, Result: sres}
 	fmt.Fprintf(stdout, "simrun: replayed %s: diverged (backend %s)\n\n%s", c.replay, b.name, fl)
 	return exitDiverged
 }
