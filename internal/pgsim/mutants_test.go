@@ -142,12 +142,15 @@ var mutantCases = []mutantCase{
 }
 
 func (h *Harness) factoryWith(wrap func(h *Harness, s *pgstore.Store, clk clock.Clock) store.Store) sim.Factory {
+	if wrap == nil {
+		return h.Factory
+	}
 	return func(env sim.Env) (store.Store, error) {
-		s, err := h.Factory(env)
-		if err != nil || wrap == nil {
-			return s, err
+		s, err := h.prepare(env)
+		if err != nil {
+			return nil, err
 		}
-		return wrap(h, s.(*instances).Store, env.Clock), nil
+		return wrap(h, s, env.Clock), nil
 	}
 }
 

@@ -128,6 +128,22 @@ func (h *Harness) Close() {
 // run's clock, and the run's Injector wired to the connections and to the
 // server hooks. It may be called many times; runs must not overlap.
 func (h *Harness) Factory(env sim.Env) (store.Store, error) {
+	s, err := h.prepare(env)
+	if err != nil {
+		return nil, err
+	}
+	return sim.Instances(s, func(clk clock.Clock) store.Store {
+		second, err := h.newStore(clk, env.Limits)
+		if err != nil {
+			panic(err) // the same options just worked for the first instance
+		}
+		return second
+	}), nil
+}
+
+// prepare empties the table, wires env's Injector and returns the run's
+// first store.
+func (h *Harness) prepare(env sim.Env) (*pgstore.Store, error) {
 	ctx := context.Background()
 	if _, err := h.admin.Exec(ctx, "TRUNCATE "+pgx.Identifier{h.table}.Sanitize()); err != nil {
 		return nil, fmt.Errorf("pgsim: emptying the table: %w", err)
@@ -136,31 +152,11 @@ func (h *Harness) Factory(env sim.Env) (store.Store, error) {
 		h.dialer.Use(env.Faults)
 		env.Faults.SetServer(h)
 	}
-	s, err := h.newStore(env.Clock, env.Limits)
-	if err != nil {
-		return nil, err
-	}
-	return &instances{Store: s, h: h, limits: env.Limits}, nil
+	return h.newStore(env.Clock, env.Limits)
 }
 
 func (h *Harness) newStore(clk clock.Clock, l store.Limits) (*pgstore.Store, error) {
 	return pgstore.New(h.pool, pgstore.Options{Clock: clk, Limits: l, Table: h.table})
-}
-
-// instances lets the simulator open a second store on the same table with
-// another clock: two application servers, one database.
-type instances struct {
-	*pgstore.Store
-	h      *Harness
-	limits store.Limits
-}
-
-func (i *instances) Instance(clk clock.Clock) store.Store {
-	s, err := i.h.newStore(clk, i.limits)
-	if err != nil {
-		panic(err) // the same options just worked for the first instance
-	}
-	return s
 }
 
 // discard drops the store's pooled connections after a server fault, so that
