@@ -11,8 +11,8 @@
 // Time comes only from the clock.Clock given in Options. Each operation
 // reads it once, truncates the reading to microseconds (store.Instant) and
 // sends it as a query parameter; the SQL never consults the server's clock,
-// and because pgx encodes time.Time as an absolute instant the results do
-// not depend on the connection's TimeZone. This is what lets the simulator
+// and because the parameter is a binary timestamptz (an absolute count of
+// microseconds) the results do not depend on the connection's TimeZone. This is what lets the simulator
 // run a real PostgreSQL at any instant, and what keeps sessions alive for
 // exactly their TTL when application and database clocks disagree.
 //
@@ -20,6 +20,16 @@
 // round trip once the statement is prepared on the connection, and atomic
 // without an explicit transaction. ChangeID removes an expired record at
 // the target and renames the source in the same statement.
+//
+// The statements go through pgconn, the layer under pgx.Conn: each is
+// prepared once per connection under a name of its own (whatever the pool's
+// DefaultQueryExecMode), with its parameters and results in binary, encoded
+// and decoded by this package for the four column types it uses. The
+// server's description of each prepared statement is checked against those
+// types first, so a table of the wrong shape gives ErrTableShape, having run
+// nothing, rather than misread data. A pgx.QueryTracer configured on the
+// pool sees every statement and its outcome but no arguments: session IDs
+// are credentials and states are private.
 //
 // A failed operation is reported as definite (it had no effect: safe to
 // retry) or ambiguous (store.ErrAmbiguous: it may have been applied). It is

@@ -22,9 +22,10 @@ const maxIdentLen = 63
 type statements struct {
 	table   string // quoted, possibly schema-qualified
 	migrate string
+	shape   string
 
-	create, load, update, updateTTL, delete string
-	changeID, isLive, deleteExpired, shape  string
+	create, load, update, updateTTL, delete statement
+	changeID, isLive, deleteExpired         statement
 }
 
 // MigrationSQL returns the idempotent DDL that creates the session table and
@@ -72,19 +73,24 @@ CREATE INDEX IF NOT EXISTS ` + index.Sanitize() + ` ON ` + t + ` (expires, id);
 `,
 		// $1 id, $2 state, $3 expires, $4 now. The conflict arm replaces
 		// only an expired row; a live one leaves zero rows affected.
-		create: `INSERT INTO ` + t + ` AS s (id, state, expires) VALUES ($1, $2, $3)
+		create: newStatement(`INSERT INTO `+t+` AS s (id, state, expires) VALUES ($1, $2, $3)
 ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires
 WHERE s.expires <= $4`,
+			[]uint32{oidText, oidBytea, oidTimestamptz, oidTimestamptz}, nil),
 		// $1 id, $2 now.
-		load: `SELECT state, expires FROM ` + t + ` WHERE id = $1 AND expires > $2`,
+		load: newStatement(`SELECT state, expires FROM `+t+` WHERE id = $1 AND expires > $2`,
+			[]uint32{oidText, oidTimestamptz}, []uint32{oidBytea, oidTimestamptz}),
 		// $1 id, $2 state, $3 expires, $4 now. Only a live row matches, so
 		// an update never brings a session back.
-		update: `UPDATE ` + t + ` SET state = $2, expires = $3 WHERE id = $1 AND expires > $4`,
+		update: newStatement(`UPDATE `+t+` SET state = $2, expires = $3 WHERE id = $1 AND expires > $4`,
+			[]uint32{oidText, oidBytea, oidTimestamptz, oidTimestamptz}, nil),
 		// $1 id, $2 expires, $3 now.
-		updateTTL: `UPDATE ` + t + ` SET expires = $2 WHERE id = $1 AND expires > $3`,
+		updateTTL: newStatement(`UPDATE `+t+` SET expires = $2 WHERE id = $1 AND expires > $3`,
+			[]uint32{oidText, oidTimestamptz, oidTimestamptz}, nil),
 		// $1 id. Liveness is decided in Go from the returned expiry, so
 		// the row goes whether or not it was live, in one statement.
-		delete: `DELETE FROM ` + t + ` WHERE id = $1 RETURNING expires`,
+		delete: newStatement(`DELETE FROM `+t+` WHERE id = $1 RETURNING expires`,
+			[]uint32{oidText}, []uint32{oidTimestamptz}),
 		// $1 old, $2 new, $3 now. PostgreSQL runs the parts of a statement
 		// with data-modifying CTEs in no documented order, so the order is
 		// forced through data dependencies instead, each step reading the
@@ -100,15 +106,17 @@ WHERE s.expires <= $4`,
 		//     live one makes the UPDATE fail with unique_violation (23505,
 		//     reported as ErrDuplicateID), rolling everything back.
 		// TestChangeID* check each outcome, including the expired target.
-		changeID: `WITH src AS MATERIALIZED (
-	SELECT id FROM ` + t + ` WHERE id = $1 AND expires > $3 FOR UPDATE
+		changeID: newStatement(`WITH src AS MATERIALIZED (
+	SELECT id FROM `+t+` WHERE id = $1 AND expires > $3 FOR UPDATE
 ), gone AS (
-	DELETE FROM ` + t + ` WHERE id = $2 AND expires <= $3 AND EXISTS (SELECT 1 FROM src)
+	DELETE FROM `+t+` WHERE id = $2 AND expires <= $3 AND EXISTS (SELECT 1 FROM src)
 	RETURNING 1
 )
-UPDATE ` + t + ` SET id = $2 WHERE id = $1 AND expires > $3 AND (SELECT count(*) FROM gone) >= 0`,
-		// $1 id, $2 now. Used only by ChangeID(old, old).
-		isLive: `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE id = $1 AND expires > $2)`,
+UPDATE `+t+` SET id = $2 WHERE id = $1 AND expires > $3 AND (SELECT count(*) FROM gone) >= 0`,
+			[]uint32{oidText, oidText, oidTimestamptz}, nil),
+		// $1 id, $2 now. Used only by ChangeID(old, old): a row means live.
+		isLive: newStatement(`SELECT true FROM `+t+` WHERE id = $1 AND expires > $2`,
+			[]uint32{oidText, oidTimestamptz}, []uint32{oidBool}),
 		// $1 now, $2 limit (NULL: all). DELETE has no LIMIT in PostgreSQL,
 		// so the batch is chosen by a subquery that walks the (expires, id)
 		// index in order, evaluated once into an array whose rows the
@@ -117,12 +125,13 @@ UPDATE ` + t + ` SET id = $2 WHERE id = $1 AND expires > $3 AND (SELECT count(*)
 		// into a hash join over the whole table). SKIP LOCKED lets
 		// concurrent cleaners take disjoint batches, and never makes
 		// cleanup wait on a row a request holds.
-		deleteExpired: `DELETE FROM ` + t + ` WHERE id = ANY (ARRAY(
-	SELECT id FROM ` + t + ` WHERE expires <= $1
+		deleteExpired: newStatement(`DELETE FROM `+t+` WHERE id = ANY (ARRAY(
+	SELECT id FROM `+t+` WHERE expires <= $1
 	ORDER BY expires, id COLLATE "C"
 	LIMIT $2
 	FOR UPDATE SKIP LOCKED
 ))`,
+			[]uint32{oidTimestamptz, oidInt8}, nil),
 		// $1 the table's quoted name, resolved like the statements above.
 		// One row per column (or one row of NULLs if there is no table).
 		shape: `SELECT c.relkind::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
@@ -136,6 +145,11 @@ LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisd
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 ORDER BY a.attnum`,
 	}, nil
+}
+
+// operations lists the statements the store's operations run.
+func (st *statements) operations() []*statement {
+	return []*statement{&st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired}
 }
 
 // checkIdent rejects names PostgreSQL would not keep as given. Valid names

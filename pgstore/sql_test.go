@@ -160,7 +160,11 @@ func TestNoServerClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	server := regexp.MustCompile(`(?i)\b(now\s*\(|current_timestamp|current_time|current_date|clock_timestamp|statement_timestamp|transaction_timestamp|localtimestamp|localtime|timeofday|default)\b`)
-	for _, sql := range []string{st.migrate, st.create, st.load, st.update, st.updateTTL, st.delete, st.changeID, st.isLive, st.deleteExpired, st.shape} {
+	sqls := []string{st.migrate, st.shape}
+	for _, op := range st.operations() {
+		sqls = append(sqls, op.sql)
+	}
+	for _, sql := range sqls {
 		if m := server.FindString(sql); m != "" {
 			t.Errorf("statement uses %q:\n%s", m, sql)
 		}
@@ -181,7 +185,7 @@ func TestDeleteExpiredPlanUsesIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, limit := range []any{int64(100), nil} {
-		rows, err := f.pool.Query(f.ctx, "EXPLAIN "+f.s.sql.deleteExpired, t0.Add(time.Hour), limit)
+		rows, err := f.pool.Query(f.ctx, "EXPLAIN "+f.s.sql.deleteExpired.sql, t0.Add(time.Hour), limit)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,6 +36,9 @@ type Store struct {
 	limits    store.Limits
 	sql       statements
 	lockKey   int64
+	// tracer is the pool's pgx.QueryTracer, if it has one: pgstore runs
+	// its statements below pgx.Conn, so it calls the tracer itself.
+	tracer pgx.QueryTracer
 }
 
 var (
@@ -58,7 +61,10 @@ func New(pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if clk == nil {
 		clk = clock.Real()
 	}
+	// Config copies the configuration: read it once, not per statement.
+	tracer, _ := pool.Config().ConnConfig.Tracer.(pgx.QueryTracer)
 	return &Store{
+		tracer:    tracer,
 		pool:      pool,
 		readClock: clk.Now,
 		limits:    opts.Limits.WithDefaults(),
@@ -87,21 +93,45 @@ func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
 	return conn, nil
 }
 
-// write runs a data-modifying statement built from the clock reading.
-func (s *Store) write(ctx context.Context, op, sql string, args func(now time.Time) []any) (pgconn.CommandTag, error) {
+// write runs a data-modifying statement built from the operation's clock
+// reading, calling row for each row it returns.
+func (s *Store) write(ctx context.Context, op string, st *statement, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	defer conn.Release()
-	params := args(s.instant())
+	var a args
+	encode(&a, s.instant())
 	var tag pgconn.CommandTag
-	err = retryConflicts(ctx, func() (err error) {
-		tag, err = conn.Exec(ctx, sql, params...)
-		return err
+	var rerr *runErr
+	retryConflicts(ctx, func() error {
+		tag, rerr = s.run(ctx, conn, st, a.list(), row)
+		if rerr == nil {
+			return nil
+		}
+		return rerr.err
 	})
+	switch {
+	case rerr == nil:
+		return tag, nil
+	case !rerr.executed:
+		// Preparing and checking the statement changes nothing.
+		return tag, readFailed(op, rerr.err)
+	}
+	return tag, s.failedWrite(op, conn.Conn().PgConn().PID(), rerr.err)
+}
+
+// read runs a statement that changes nothing: its failures are definite.
+func (s *Store) read(ctx context.Context, op string, st *statement, a *args, row func([][]byte) error) (pgconn.CommandTag, error) {
+	conn, err := s.acquire(ctx, op)
 	if err != nil {
-		return tag, s.failedWrite(op, conn.Conn().PgConn().PID(), err)
+		return pgconn.CommandTag{}, err
+	}
+	defer conn.Release()
+	tag, rerr := s.run(ctx, conn, st, a.list(), row)
+	if rerr != nil {
+		return tag, readFailed(op, rerr.err)
 	}
 	return tag, nil
 }
@@ -139,9 +169,9 @@ func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.
 	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
 		return err
 	}
-	tag, err := s.write(ctx, "create", s.sql.create, func(now time.Time) []any {
-		return []any{string(id), nonNil(state), store.Expiry(now, ttl), now}
-	})
+	tag, err := s.write(ctx, "create", &s.sql.create, func(a *args, now time.Time) {
+		a.text(string(id)).bytes(nonNil(state)).instant(store.Expiry(now, ttl)).instant(now)
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -156,20 +186,23 @@ func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 	if err := id.Validate(); err != nil {
 		return store.Record{}, err
 	}
-	conn, err := s.acquire(ctx, "load")
-	if err != nil {
-		return store.Record{}, err
-	}
-	defer conn.Release()
+	var a args
+	a.text(string(id)).instant(s.instant())
 	var rec store.Record
-	err = conn.QueryRow(ctx, s.sql.load, string(id), s.instant()).Scan(&rec.State, &rec.Expires)
+	found := false
+	_, err := s.read(ctx, "load", &s.sql.load, &a, func(v [][]byte) (err error) {
+		found = true
+		// The values live in pgconn's read buffer until the next row.
+		rec.State = append(make([]byte, 0, len(v[0])), v[0]...)
+		rec.Expires, err = decodeInstant(v[1])
+		return err
+	})
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return store.Record{}, store.ErrNotFound
 	case err != nil:
-		return store.Record{}, readFailed("load", err)
+		return store.Record{}, err
+	case !found:
+		return store.Record{}, store.ErrNotFound
 	}
-	rec.Expires = rec.Expires.UTC()
 	return rec, nil
 }
 
@@ -179,9 +212,9 @@ func (s *Store) Update(ctx context.Context, id store.ID, state []byte, ttl time.
 	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
 		return err
 	}
-	tag, err := s.write(ctx, "update", s.sql.update, func(now time.Time) []any {
-		return []any{string(id), nonNil(state), store.Expiry(now, ttl), now}
-	})
+	tag, err := s.write(ctx, "update", &s.sql.update, func(a *args, now time.Time) {
+		a.text(string(id)).bytes(nonNil(state)).instant(store.Expiry(now, ttl)).instant(now)
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -200,9 +233,9 @@ func (s *Store) UpdateTTL(ctx context.Context, id store.ID, ttl time.Duration) e
 	if err := s.limits.CheckTTL(ttl); err != nil {
 		return err
 	}
-	tag, err := s.write(ctx, "update ttl", s.sql.updateTTL, func(now time.Time) []any {
-		return []any{string(id), store.Expiry(now, ttl), now}
-	})
+	tag, err := s.write(ctx, "update ttl", &s.sql.updateTTL, func(a *args, now time.Time) {
+		a.text(string(id)).instant(store.Expiry(now, ttl)).instant(now)
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -218,22 +251,21 @@ func (s *Store) Delete(ctx context.Context, id store.ID) error {
 	if err := id.Validate(); err != nil {
 		return err
 	}
-	conn, err := s.acquire(ctx, "delete")
-	if err != nil {
+	var now int64
+	live := false
+	tag, err := s.write(ctx, "delete", &s.sql.delete, func(a *args, t time.Time) {
+		now = micros(t)
+		a.text(string(id))
+	}, func(v [][]byte) error {
+		// Compared on the wire's scale, where ±infinity orders correctly.
+		expires, err := decodeMicros(v[0])
+		live = err == nil && expires > now
 		return err
-	}
-	defer conn.Release()
-	now := s.instant()
-	var expires time.Time
-	err = retryConflicts(ctx, func() error {
-		return conn.QueryRow(ctx, s.sql.delete, string(id)).Scan(&expires)
 	})
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return store.ErrNotFound
 	case err != nil:
-		return s.failedWrite("delete", conn.Conn().PgConn().PID(), err)
-	case !now.Before(expires):
+		return err
+	case tag.RowsAffected() == 0 || !live:
 		return store.ErrNotFound
 	}
 	return nil
@@ -252,9 +284,9 @@ func (s *Store) ChangeID(ctx context.Context, old, new store.ID) error {
 	if old == new {
 		return s.changeToSelf(ctx, old)
 	}
-	tag, err := s.write(ctx, "change id", s.sql.changeID, func(now time.Time) []any {
-		return []any{string(old), string(new), now}
-	})
+	tag, err := s.write(ctx, "change id", &s.sql.changeID, func(a *args, now time.Time) {
+		a.text(string(old)).text(string(new)).instant(now)
+	}, nil)
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "23505" && !store.IsAmbiguous(err):
@@ -273,16 +305,13 @@ func (s *Store) ChangeID(ctx context.Context, old, new store.ID) error {
 // itself changes nothing, and the contract's answer depends only on whether
 // it is live.
 func (s *Store) changeToSelf(ctx context.Context, id store.ID) error {
-	conn, err := s.acquire(ctx, "change id")
-	if err != nil {
+	var a args
+	a.text(string(id)).instant(s.instant())
+	tag, err := s.read(ctx, "change id", &s.sql.isLive, &a, nil)
+	switch {
+	case err != nil:
 		return err
-	}
-	defer conn.Release()
-	var live bool
-	if err := conn.QueryRow(ctx, s.sql.isLive, string(id), s.instant()).Scan(&live); err != nil {
-		return readFailed("change id", err)
-	}
-	if live {
+	case tag.RowsAffected() == 1:
 		return store.ErrDuplicateID
 	}
 	return store.ErrNotFound
@@ -296,13 +325,14 @@ func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 	if err := store.CheckLimit(limit); err != nil {
 		return 0, err
 	}
-	var n any // NULL: LIMIT ALL
-	if limit > 0 {
-		n = int64(limit)
-	}
-	tag, err := s.write(ctx, "delete expired", s.sql.deleteExpired, func(now time.Time) []any {
-		return []any{now, n}
-	})
+	tag, err := s.write(ctx, "delete expired", &s.sql.deleteExpired, func(a *args, now time.Time) {
+		a.instant(now)
+		if limit > 0 {
+			a.int8(int64(limit))
+		} else {
+			a.null() // LIMIT NULL is LIMIT ALL
+		}
+	}, nil)
 	if err != nil {
 		return 0, err
 	}
