@@ -19,7 +19,11 @@
 // Each operation is a single statement in its own implicit transaction: one
 // round trip once the statement is prepared on the connection, and atomic
 // without an explicit transaction. ChangeID removes an expired record at
-// the target and renames the source in the same statement.
+// the target and renames the source in the same statement. Create is a
+// plain INSERT, the cheapest statement for its common case, a fresh random
+// ID; only if a record already holds the ID (the INSERT fails with
+// unique_violation and is rolled back, which the server logs) does it run a
+// second statement, an upsert that replaces the record only if it expired.
 //
 // The statements go through pgconn, the layer under pgx.Conn: each is
 // prepared once per connection under a name of its own (whatever the pool's

@@ -24,8 +24,8 @@ type statements struct {
 	migrate string
 	shape   string
 
-	create, load, update, updateTTL, delete statement
-	changeID, isLive, deleteExpired         statement
+	insert, create, load, update, updateTTL, delete statement
+	changeID, isLive, deleteExpired                 statement
 }
 
 // MigrationSQL returns the idempotent DDL that creates the session table and
@@ -60,7 +60,7 @@ func buildStatements(schema, table string) (statements, error) {
 
 	// Every instant is a parameter read from the injected clock: $now below
 	// is the operation's single clock reading, never the server's.
-	return statements{
+	st := statements{
 		table: t,
 		// id sorts as bytes whatever the database collation; the index on
 		// (expires, id) yields expired rows in exactly DeleteExpired's order.
@@ -71,6 +71,12 @@ func buildStatements(schema, table string) (statements, error) {
 );
 CREATE INDEX IF NOT EXISTS ` + index.Sanitize() + ` ON ` + t + ` (expires, id);
 `,
+		// $1 id, $2 state, $3 expires. Create's common case: a fresh ID.
+		// A plain INSERT is cheaper than the upsert below (no speculative
+		// insertion); when a record holds the ID it fails with
+		// unique_violation, rolled back, and the upsert runs instead.
+		insert: newStatement(`INSERT INTO `+t+` (id, state, expires) VALUES ($1, $2, $3)`,
+			[]uint32{oidText, oidBytea, oidTimestamptz}, nil),
 		// $1 id, $2 state, $3 expires, $4 now. The conflict arm replaces
 		// only an expired row; a live one leaves zero rows affected.
 		create: newStatement(`INSERT INTO `+t+` AS s (id, state, expires) VALUES ($1, $2, $3)
@@ -144,12 +150,15 @@ LEFT JOIN pg_class c ON c.oid = r.oid
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 ORDER BY a.attnum`,
-	}, nil
+	}
+	upsert := st.create
+	st.insert.onUnique = &upsert
+	return st, nil
 }
 
 // operations lists the statements the store's operations run.
 func (st *statements) operations() []*statement {
-	return []*statement{&st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired}
+	return []*statement{&st.insert, &st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired}
 }
 
 // checkIdent rejects names PostgreSQL would not keep as given. Valid names

@@ -94,7 +94,9 @@ func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
 }
 
 // write runs a data-modifying statement built from the operation's clock
-// reading, calling row for each row it returns.
+// reading, calling row for each row it returns. If the statement fails
+// with unique_violation and has an onUnique statement, that one runs
+// instead, with the same parameters: the failure rolled the first back.
 func (s *Store) write(ctx context.Context, op string, st *statement, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
@@ -105,13 +107,19 @@ func (s *Store) write(ctx context.Context, op string, st *statement, encode func
 	encode(&a, s.instant())
 	var tag pgconn.CommandTag
 	var rerr *runErr
-	retryConflicts(ctx, func() error {
-		tag, rerr = s.run(ctx, conn, st, a.list(), row)
-		if rerr == nil {
-			return nil
+	for {
+		retryConflicts(ctx, func() error {
+			tag, rerr = s.run(ctx, conn, st, a.list()[:len(st.params)], row)
+			if rerr == nil {
+				return nil
+			}
+			return rerr.err
+		})
+		if rerr == nil || st.onUnique == nil || !isUniqueViolation(rerr.err) || !rolledBack(rerr.err) {
+			break
 		}
-		return rerr.err
-	})
+		st = st.onUnique
+	}
 	switch {
 	case rerr == nil:
 		return tag, nil
@@ -120,6 +128,12 @@ func (s *Store) write(ctx context.Context, op string, st *statement, encode func
 		return tag, readFailed(op, rerr.err)
 	}
 	return tag, s.failedWrite(op, conn.Conn().PgConn().PID(), rerr.err)
+}
+
+// isUniqueViolation reports SQLSTATE 23505.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
 // read runs a statement that changes nothing: its failures are definite.
@@ -169,7 +183,7 @@ func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.
 	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
 		return err
 	}
-	tag, err := s.write(ctx, "create", &s.sql.create, func(a *args, now time.Time) {
+	tag, err := s.write(ctx, "create", &s.sql.insert, func(a *args, now time.Time) {
 		a.text(string(id)).bytes(nonNil(state)).instant(store.Expiry(now, ttl)).instant(now)
 	}, nil)
 	if err != nil {

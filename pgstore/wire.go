@@ -37,6 +37,9 @@ type statement struct {
 	sql    string   // the text, for preparing and for tracers
 	params []uint32 // OIDs of the parameters, in the order encoded
 	result []uint32 // OIDs of the result columns, in the order decoded
+	// onUnique, if set, runs instead when this statement fails with
+	// unique_violation.
+	onUnique *statement
 }
 
 func newStatement(sql string, params, result []uint32) statement {
