@@ -180,17 +180,23 @@ func isConflict(err error) bool {
 // Create stores a new session, replacing an expired record under id, or
 // fails with store.ErrDuplicateID if a live session has id.
 func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
+	return s.putState(ctx, "create", &s.sql.insert, id, state, ttl, store.ErrDuplicateID)
+}
+
+// putState runs Create's or Update's statement ($1 id, $2 state,
+// $3 expires, $4 now) and returns none if it affected no row.
+func (s *Store) putState(ctx context.Context, op string, st *statement, id store.ID, state []byte, ttl time.Duration, none error) error {
 	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
 		return err
 	}
-	tag, err := s.write(ctx, "create", &s.sql.insert, func(a *args, now time.Time) {
+	tag, err := s.write(ctx, op, st, func(a *args, now time.Time) {
 		a.text(string(id)).bytes(nonNil(state)).instant(store.Expiry(now, ttl)).instant(now)
 	}, nil)
 	if err != nil {
 		return err
 	}
 	if tag.RowsAffected() == 0 {
-		return store.ErrDuplicateID
+		return none
 	}
 	return nil
 }
@@ -223,19 +229,7 @@ func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 // Update replaces the state and expiry of a live session, or fails with
 // store.ErrNotFound.
 func (s *Store) Update(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
-	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
-		return err
-	}
-	tag, err := s.write(ctx, "update", &s.sql.update, func(a *args, now time.Time) {
-		a.text(string(id)).bytes(nonNil(state)).instant(store.Expiry(now, ttl)).instant(now)
-	}, nil)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.putState(ctx, "update", &s.sql.update, id, state, ttl, store.ErrNotFound)
 }
 
 // UpdateTTL moves the expiry of a live session to now+ttl, or fails with
