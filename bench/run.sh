@@ -8,6 +8,8 @@
 #   ./run.sh                 # ROUNDS=10 BENCHTIME=500ms OUT=/tmp/bench.txt
 #   ROUNDS=3 BENCH=Load ./run.sh
 #   RUNNER='taskset -c 0' ./run.sh   # everything on one core: less noise
+#
+# Even rounds run the implementations in reverse order (HOURGLASS_BENCH_ROUND).
 set -euo pipefail
 cd "$(dirname "$0")"
 rounds=${ROUNDS:-10}
@@ -20,7 +22,7 @@ go test -c -o bench.test .
 : >"$out"
 for i in $(seq "$rounds"); do
 	echo "round $i/$rounds" >&2
-	$runner ./bench.test -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" -test.count 1 | tee -a "$out"
+	HOURGLASS_BENCH_ROUND=$i $runner ./bench.test -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" -test.count 1 | tee -a "$out"
 done
 rm -f bench.test
 
