@@ -113,6 +113,15 @@ func decodeMicros(v []byte) (int64, error) {
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
+// PostgreSQL's timestamptz range, 4714-11-24 BC up to 294277-01-01, in
+// microseconds from 2000-01-01: a value outside it is not one the server
+// sends. (The end is past what time.Time.UnixMicro can represent, hence
+// the literal: PostgreSQL's END_TIMESTAMP.)
+var (
+	minInstantMicros = time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC).UnixMicro() - pgEpochMicros
+	endInstantMicros = int64(9_223_371_331_200_000_000)
+)
+
 // decodeInstant reads a binary timestamptz into a UTC time.Time.
 func decodeInstant(v []byte) (time.Time, error) {
 	us, err := decodeMicros(v)
@@ -122,8 +131,12 @@ func decodeInstant(v []byte) (time.Time, error) {
 	if us == math.MaxInt64 || us == math.MinInt64 {
 		return time.Time{}, errInfinity
 	}
-	us += pgEpochMicros
-	return time.UnixMicro(us).UTC(), nil
+	if us < minInstantMicros || us >= endInstantMicros {
+		return time.Time{}, fmt.Errorf("expires is %d microseconds from 2000-01-01, outside PostgreSQL's timestamptz range", us)
+	}
+	// Seconds and the remainder apart: us + pgEpochMicros can overflow
+	// near the end of the range.
+	return time.Unix(pgEpochMicros/1_000_000+us/1_000_000, us%1_000_000*1000).UTC(), nil
 }
 
 // runErr tells a failure before the statement could run from one of the

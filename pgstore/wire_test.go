@@ -56,6 +56,20 @@ func TestDecodeInstantRejects(t *testing.T) {
 			t.Errorf("%d: %v, want errInfinity", v, err)
 		}
 	}
+	// The ends of PostgreSQL's range: the last instant in, the first out.
+	last, err := decodeInstant(binary.BigEndian.AppendUint64(nil, uint64(endInstantMicros-1)))
+	if want := time.Date(294276, 12, 31, 23, 59, 59, 999_999_000, time.UTC); err != nil || !last.Equal(want) {
+		t.Errorf("last instant: %v, %v; want %v", last, err, want)
+	}
+	first, err := decodeInstant(binary.BigEndian.AppendUint64(nil, uint64(minInstantMicros)))
+	if want := time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC); err != nil || !first.Equal(want) {
+		t.Errorf("first instant: %v, %v; want %v", first, err, want)
+	}
+	for _, v := range []int64{endInstantMicros, minInstantMicros - 1} {
+		if _, err := decodeInstant(binary.BigEndian.AppendUint64(nil, uint64(v))); err == nil || !strings.Contains(err.Error(), "outside PostgreSQL's timestamptz range") {
+			t.Errorf("%d: %v, want out of range", v, err)
+		}
+	}
 	for _, b := range [][]byte{nil, {1, 2, 3}, make([]byte, 9)} {
 		if _, err := decodeInstant(b); !errors.Is(err, ErrTableShape) {
 			t.Errorf("%d bytes: %v, want ErrTableShape", len(b), err)
@@ -69,6 +83,8 @@ func FuzzDecodeInstant(f *testing.F) {
 	f.Add(binary.BigEndian.AppendUint64(nil, math.MaxInt64))
 	f.Add(binary.BigEndian.AppendUint64(nil, uint64(micros(t0))))
 	f.Add([]byte{1})
+	f.Add(binary.BigEndian.AppendUint64(nil, uint64(endInstantMicros-1)))
+	f.Add(binary.BigEndian.AppendUint64(nil, uint64(minInstantMicros-1)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeInstant(b)
 		var want pgtype.Timestamptz
