@@ -10,12 +10,15 @@ import (
 )
 
 // diagImpls are extra implementations, enabled by HOURGLASS_BENCH_DIAG=1,
-// that take pgstore apart to find where a difference with scs comes from.
+// that took pgstore apart to find where its gap with scs came from, when
+// pgstore still went through pgx.Conn with a conditional upsert for Create
+// (BENCHMARKS.md, "Where the gap came from"). They keep those statements,
+// sent through pgx, so that the diagnosis can be rerun; pgstore itself now
+// sends its statements through pgconn and creates with a plain INSERT.
 // All of them work on pgstore's table through the shared pool:
 //
-//   - sql: pgstore's own statements, with the clock reading as parameter,
-//     sent straight through the pool: pgstore minus its Go code (argument
-//     checks, explicit Acquire, retry and error classification);
+//   - sql: pgstore's statements of the time, with the clock reading as
+//     parameter, sent straight through the pool with pgx;
 //   - sql-noret: the same, with Delete's "RETURNING expires" dropped (so
 //     a plain Exec, as scs does);
 //   - sql-upsert: the same as sql-noret, with Create replaced by scs's

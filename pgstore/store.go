@@ -94,9 +94,17 @@ func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
 }
 
 // write runs a data-modifying statement built from the operation's clock
-// reading, calling row for each row it returns. If the statement fails
-// with unique_violation and has an onUnique statement, that one runs
-// instead, with the same parameters: the failure rolled the first back.
+// reading, calling row for each row it returns. Two failures roll the
+// statement back and are answered by running again, on the same connection
+// with the same parameters (and so the same clock reading):
+//
+//   - unique_violation, when st has an onUnique statement: that one runs
+//     instead (Create's INSERT finding the ID taken);
+//   - a deadlock or serialization failure (two ChangeIDs swapping IDs wait
+//     on each other's new key and PostgreSQL aborts one; or the pool runs
+//     at a stricter isolation level): the same statement runs again, up to
+//     maxAttempts times, and then sees the winner's effect and gives the
+//     contract's answer instead of a generic error.
 func (s *Store) write(ctx context.Context, op string, st *statement, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
@@ -105,35 +113,24 @@ func (s *Store) write(ctx context.Context, op string, st *statement, encode func
 	defer conn.Release()
 	var a args
 	encode(&a, s.instant())
-	var tag pgconn.CommandTag
-	var rerr *runErr
-	for {
-		retryConflicts(ctx, func() error {
-			tag, rerr = s.run(ctx, conn, st, a.list()[:len(st.params)], row)
-			if rerr == nil {
-				return nil
-			}
-			return rerr.err
-		})
-		if rerr == nil || st.onUnique == nil || !isUniqueViolation(rerr.err) || !rolledBack(rerr.err) {
-			break
+	for attempt := 1; ; attempt++ {
+		// A statement takes the leading arguments it declares: Create's
+		// INSERT has no use for the instant its upsert compares with.
+		tag, rerr := s.run(ctx, conn, st, a.list()[:len(st.params)], row)
+		switch {
+		case rerr == nil:
+			return tag, nil
+		case st.onUnique != nil && sqlState(rerr.err) == "23505":
+			st = st.onUnique
+			continue
+		case attempt < maxAttempts && ctx.Err() == nil && isConflict(rerr.err):
+			continue
+		case !rerr.executed:
+			// Preparing and checking the statement changes nothing.
+			return tag, readFailed(op, rerr.err)
 		}
-		st = st.onUnique
+		return tag, s.failedWrite(op, conn.Conn().PgConn().PID(), rerr.err)
 	}
-	switch {
-	case rerr == nil:
-		return tag, nil
-	case !rerr.executed:
-		// Preparing and checking the statement changes nothing.
-		return tag, readFailed(op, rerr.err)
-	}
-	return tag, s.failedWrite(op, conn.Conn().PgConn().PID(), rerr.err)
-}
-
-// isUniqueViolation reports SQLSTATE 23505.
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
 // read runs a statement that changes nothing: its failures are definite.
@@ -153,28 +150,21 @@ func (s *Store) read(ctx context.Context, op string, st *statement, a *args, row
 // maxAttempts bounds how often a statement that lost a conflict is run.
 const maxAttempts = 5
 
-// retryConflicts runs a statement again when the server rolled it back
-// because of a concurrent one: a deadlock (two ChangeIDs swapping IDs wait
-// on each other's new key, and PostgreSQL aborts one) or a serialization
-// failure (if the pool runs at a stricter isolation level). The rollback
-// makes a rerun safe, and it reuses the operation's one clock reading; the
-// rerun then sees the winner's effect and gives the contract's answer
-// instead of a generic error.
-func retryConflicts(ctx context.Context, run func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := run()
-		if err == nil || attempt == maxAttempts || ctx.Err() != nil || !isConflict(err) {
-			return err
-		}
-	}
+// isConflict reports a deadlock or serialization failure.
+func isConflict(err error) bool {
+	code := sqlState(err)
+	return code == "40P01" || code == "40001"
 }
 
-// isConflict reports a deadlock or serialization failure. It is separate so
-// that the error target it declares escapes to the heap only on failure,
-// not on every successful statement.
-func isConflict(err error) bool {
+// sqlState is the SQLSTATE of a server error, or "". It is a function of
+// its own so that the error target it declares escapes to the heap only on
+// failure, not on every successful statement.
+func sqlState(err error) string {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+	if err != nil && errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
 }
 
 // Create stores a new session, replacing an expired record under id, or
@@ -209,9 +199,7 @@ func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 	var a args
 	a.text(string(id)).instant(s.instant())
 	var rec store.Record
-	found := false
-	_, err := s.read(ctx, "load", &s.sql.load, &a, func(v [][]byte) (err error) {
-		found = true
+	tag, err := s.read(ctx, "load", &s.sql.load, &a, func(v [][]byte) (err error) {
 		// The values live in pgconn's read buffer until the next row.
 		rec.State = append(make([]byte, 0, len(v[0])), v[0]...)
 		rec.Expires, err = decodeInstant(v[1])
@@ -220,7 +208,7 @@ func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 	switch {
 	case err != nil:
 		return store.Record{}, err
-	case !found:
+	case tag.RowsAffected() == 0:
 		return store.Record{}, store.ErrNotFound
 	}
 	return rec, nil
@@ -295,9 +283,8 @@ func (s *Store) ChangeID(ctx context.Context, old, new store.ID) error {
 	tag, err := s.write(ctx, "change id", &s.sql.changeID, func(a *args, now time.Time) {
 		a.text(string(old)).text(string(new)).instant(now)
 	}, nil)
-	var pgErr *pgconn.PgError
 	switch {
-	case errors.As(err, &pgErr) && pgErr.Code == "23505" && !store.IsAmbiguous(err):
+	case sqlState(err) == "23505" && !store.IsAmbiguous(err):
 		// unique_violation: new is held by a live record, or by one a
 		// concurrent transaction just committed, which is live too.
 		return store.ErrDuplicateID

@@ -61,7 +61,8 @@ func timeScript(ctx context.Context, s *Store, clk *clock.Sim) []string {
 }
 
 // Results depend neither on the epoch nor on the connection's TimeZone nor
-// on how pgx sends parameters: a store that compared against the server's
+// on the pool's DefaultQueryExecMode (pgstore prepares and encodes its own
+// statements whatever it is): a store that compared against the server's
 // local time, or let the server round instants, would diverge here.
 func TestTimeIndependence(t *testing.T) {
 	t.Parallel()

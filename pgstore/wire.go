@@ -204,8 +204,8 @@ func (s *Store) runOnce(ctx context.Context, conn *pgxpool.Conn, st *statement, 
 // cannot run as prepared: 26000 (it does not exist on the connection) or
 // 0A000 "cached plan must not change result type" (the table was altered).
 func staleStatement(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "26000" || pgErr.Code == "0A000")
+	code := sqlState(err)
+	return code == "26000" || code == "0A000"
 }
 
 // check compares the server's description of the prepared statement with
