@@ -9,7 +9,7 @@
 // clock once and truncates the reading to whole microseconds; a record is live
 // while now < expires; an update never brings back a session that has expired;
 // ChangeID is one atomic step; DeleteExpired reclaims in a fixed order,
-// earliest expiry first. A failed operation either had no effect (definite) or
+// earliest expiry first, and Sweep clears a backlog in such batches. A failed operation either had no effect (definite) or
 // may have been applied (ambiguous, see ErrAmbiguous); callers must never retry
 // the second kind blindly.
 package store

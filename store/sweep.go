@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// Sweeper is implemented by a backend with its own way of removing a
+// backlog of expired records in batches, cheaper than calling DeleteExpired
+// until it runs dry (pgstore's resumes each batch where the last one
+// ended). Call it through the Sweep function, which falls back on
+// DeleteExpired for backends without one.
+//
+// Sweep removes every record that had expired when it started, at most
+// batch records per step, earliest expiry first (ties by ID, byte order),
+// and returns how many it removed. The steps are separate atomic
+// operations, so other operations run between them, and records written
+// while a sweep runs may be left for the next one. A batch smaller than 1
+// is ErrInvalidLimit. When a step fails, Sweep returns the records the
+// completed steps removed together with that step's error, which says
+// whether the step itself may have been applied: definite, it removed
+// nothing; ambiguous, it may have removed up to batch more.
+type Sweeper interface {
+	Sweep(ctx context.Context, batch int) (int, error)
+}
+
+// CheckBatch returns ErrInvalidLimit unless batch is at least 1.
+func CheckBatch(batch int) error {
+	if batch < 1 {
+		return fmt.Errorf("%w: batch %d, want at least 1", ErrInvalidLimit, batch)
+	}
+	return nil
+}
+
+// Sweep removes s's backlog of expired records batch at a time: through
+// s's own Sweep if it is a Sweeper, else by calling DeleteExpired(ctx,
+// batch) until it removes fewer than batch. See Sweeper for what it
+// promises.
+func Sweep(ctx context.Context, s Store, batch int) (int, error) {
+	if sw, ok := s.(Sweeper); ok {
+		return sw.Sweep(ctx, batch)
+	}
+	if err := CheckBatch(batch); err != nil {
+		return 0, err
+	}
+	total := 0
+	for {
+		n, err := s.DeleteExpired(ctx, batch)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < batch {
+			return total, nil
+		}
+	}
+}
