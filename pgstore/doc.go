@@ -5,8 +5,9 @@
 // IDs compare and sort as bytes whatever the database's locale), the state
 // (bytea) and the instant it expires (timestamptz). An index on
 // (expires, id) serves DeleteExpired, which removes expired rows earliest
-// first in batches; several processes can run it at once, each skipping
-// the rows another is already removing.
+// first in batches, and Sweep, which clears a backlog batch after batch,
+// each starting where the last ended; several processes can run either at
+// once, each skipping the rows another is already removing.
 //
 // Time comes only from the clock.Clock given in Options. Each operation
 // reads it once, truncates the reading to microseconds (store.Instant) and

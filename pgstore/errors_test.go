@@ -51,6 +51,7 @@ func unreachablePool(t *testing.T) (*pgxpool.Pool, *atomic.Int64) {
 func allOps(ctx context.Context, s store.Store) map[string]error {
 	_, loadErr := s.Load(ctx, "a")
 	_, delExpErr := s.DeleteExpired(ctx, 10)
+	_, sweepErr := store.Sweep(ctx, s, 10)
 	return map[string]error{
 		"Create":        s.Create(ctx, "a", []byte("s"), time.Minute),
 		"Load":          loadErr,
@@ -60,6 +61,7 @@ func allOps(ctx context.Context, s store.Store) map[string]error {
 		"ChangeID":      s.ChangeID(ctx, "a", "b"),
 		"ChangeID self": s.ChangeID(ctx, "a", "a"),
 		"DeleteExpired": delExpErr,
+		"Sweep":         sweepErr,
 	}
 }
 

@@ -54,8 +54,9 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 
-	// In a background job: reclaim expired sessions in bounded batches.
-	if n, err := sessions.DeleteExpired(ctx, 1000); err == nil {
+	// In a background job, every few minutes: remove what has expired,
+	// 500 sessions per statement, so requests run between the batches.
+	if n, err := sessions.Sweep(ctx, 500); err == nil {
 		log.Printf("removed %d expired sessions", n)
 	}
 }

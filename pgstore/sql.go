@@ -25,7 +25,7 @@ type statements struct {
 	shape   string
 
 	insert, create, load, update, updateTTL, delete statement
-	changeID, isLive, deleteExpired                 statement
+	changeID, isLive, deleteExpired, sweep          statement
 }
 
 // MigrationSQL returns the idempotent DDL that creates the session table and
@@ -138,6 +138,25 @@ UPDATE `+t+` SET id = $2 WHERE id = $1 AND expires > $3 AND (SELECT count(*) FRO
 	FOR UPDATE SKIP LOCKED
 ))`,
 			[]uint32{oidTimestamptz, oidInt8}, nil),
+		// $1 now, $2 batch size, $3 where the previous batch ended (its
+		// latest expiry; -infinity for the first). deleteExpired's batch,
+		// with the index walk starting at $3 instead of at the index's low
+		// end: the entries of the rows earlier batches removed stay in the
+		// index until VACUUM, and walking past them again on every call is
+		// what made a backlog's last batches several times dearer than its
+		// first. ">=" rather than ">": a batch may end inside a run of equal
+		// expiries. One row back: how many went, and the latest expiry.
+		sweep: newStatement(`WITH batch AS (
+	DELETE FROM `+t+` WHERE id = ANY (ARRAY(
+		SELECT id FROM `+t+` WHERE expires <= $1 AND expires >= $3
+		ORDER BY expires, id COLLATE "C"
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED
+	))
+	RETURNING expires
+)
+SELECT count(*), max(expires) FROM batch`,
+			[]uint32{oidTimestamptz, oidInt8, oidTimestamptz}, []uint32{oidInt8, oidTimestamptz}),
 		// $1 the table's quoted name, resolved like the statements above.
 		// One row per column (or one row of NULLs if there is no table).
 		shape: `SELECT c.relkind::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
@@ -158,7 +177,7 @@ ORDER BY a.attnum`,
 
 // operations lists the statements the store's operations run.
 func (st *statements) operations() []*statement {
-	return []*statement{&st.insert, &st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired}
+	return []*statement{&st.insert, &st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired, &st.sweep}
 }
 
 // checkIdent rejects names PostgreSQL would not keep as given. Valid names

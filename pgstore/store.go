@@ -106,13 +106,19 @@ func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
 //     maxAttempts times, and then sees the winner's effect and gives the
 //     contract's answer instead of a generic error.
 func (s *Store) write(ctx context.Context, op string, st *statement, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
+	return s.writeAt(ctx, op, st, s.instant(), encode, row)
+}
+
+// writeAt is write at a clock reading the caller took: Sweep's batches
+// share the one it took when it started.
+func (s *Store) writeAt(ctx context.Context, op string, st *statement, now time.Time, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	defer conn.Release()
 	var a args
-	encode(&a, s.instant())
+	encode(&a, now)
 	for attempt := 1; ; attempt++ {
 		// A statement takes the leading arguments it declares: Create's
 		// INSERT has no use for the instant its upsert compares with.
@@ -315,7 +321,7 @@ func (s *Store) changeToSelf(ctx context.Context, id store.ID) error {
 // DeleteExpired removes up to limit expired records (0: all of them),
 // earliest expiry first and ties in byte order of ID, and returns how many
 // it removed. Rows another DeleteExpired is removing at the same moment are
-// skipped rather than waited for.
+// skipped rather than waited for. To clear a backlog, use Sweep.
 func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 	if err := store.CheckLimit(limit); err != nil {
 		return 0, err

@@ -1,0 +1,71 @@
+package pgstore
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// Sweep implements store.Sweeper: it removes every record that had expired
+// when it was called, at most batch records per statement, earliest expiry
+// first (ties in byte order of ID), and returns how many it removed. It is
+// the way to work through a backlog of expired sessions while the store
+// serves requests.
+//
+// Each batch is a statement and a transaction of its own, so live traffic
+// runs between batches and no row stays locked for longer than one batch;
+// rows that another transaction holds are skipped, not waited for, as in
+// DeleteExpired. Calling DeleteExpired(ctx, batch) until it returns less
+// than batch removes the same records, but each of those calls walks the
+// cleanup index from its low end, over the entries of every row the calls
+// before it removed (they stay in the index until VACUUM), so the calls get
+// dearer as the backlog shrinks. Sweep starts each batch where the previous
+// one ended, and its batches cost the same from the first to the last.
+//
+// Sweep reads the clock once, when it starts: records that expire while it
+// runs are left for the next sweep. So are records written while it runs
+// with an expiry before the point it has reached (only a writer whose clock
+// reads earlier than the sweep's by more than the TTL can write one: on
+// another machine, or after an NTP step back), and rows another
+// transaction was holding when a batch reached them, if that transaction
+// did not remove them itself. When nothing else writes to the table while
+// it runs, Sweep(ctx, b) removes exactly what DeleteExpired(ctx, 0) would,
+// for every b.
+//
+// A batch smaller than 1 is store.ErrInvalidLimit. When a batch fails,
+// Sweep returns the records removed by the batches before it together with
+// the error; if that error is ambiguous (store.IsAmbiguous), the failed
+// batch may have removed up to batch records more.
+func (s *Store) Sweep(ctx context.Context, batch int) (int, error) {
+	if err := store.CheckBatch(batch); err != nil {
+		return 0, err
+	}
+	now := s.instant()
+	// -infinity on the wire: the first batch starts at the index's low end.
+	from := int64(math.MinInt64)
+	total := 0
+	for {
+		var n, last int64
+		_, err := s.writeAt(ctx, "sweep", &s.sql.sweep, now, func(a *args, now time.Time) {
+			a.instant(now).int8(int64(batch)).int8(from)
+		}, func(v [][]byte) (err error) {
+			if n, err = decodeMicros(v[0]); err != nil || v[1] == nil {
+				return err
+			}
+			last, err = decodeMicros(v[1])
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+		if n < int64(batch) {
+			// The index holds nothing expired past from that nobody
+			// else was holding: the sweep is done.
+			return total, nil
+		}
+		from = last
+	}
+}
