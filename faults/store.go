@@ -13,7 +13,8 @@ import (
 // failure without calling s. For a backend with no connection hook
 // (DialFunc was never used), network faults are emulated the same way:
 // NetRefuse as FailBefore, NetDrop and NetStall as FailAfter. Any backend,
-// in memory or third-party, thus gets the faults it can be given.
+// in memory or third-party, thus gets the faults it can be given. The
+// wrapper is a store.Sweeper too, faulting a whole sweep as one operation.
 func Wrap(s store.Store, in *Injector) store.Store { return &faulty{s: s, in: in} }
 
 type faulty struct {
@@ -81,6 +82,19 @@ func (f *faulty) Delete(ctx context.Context, id store.ID) error {
 
 func (f *faulty) ChangeID(ctx context.Context, old, new store.ID) error {
 	return f.around(func() error { return f.s.ChangeID(ctx, old, new) })
+}
+
+// Sweep faults the whole sweep as one operation. FailAfter runs it to the
+// end and then reports an ambiguous failure with what it removed, which is
+// what a sweep whose last step's answer was lost would report.
+func (f *faulty) Sweep(ctx context.Context, batch int) (int, error) {
+	var n int
+	err := f.around(func() error {
+		var err error
+		n, err = store.Sweep(ctx, f.s, batch)
+		return err
+	})
+	return n, err
 }
 
 func (f *faulty) DeleteExpired(ctx context.Context, limit int) (int, error) {

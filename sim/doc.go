@@ -16,5 +16,8 @@
 // applied) splits each state in two, applied and not; later observations
 // discard the states they contradict. A run diverges when no state is left
 // that explains what the backend did. Without faults the set has one member
-// and checking is a straight comparison.
+// and checking is a straight comparison. A sweep (store.Sweep) is several
+// steps, so it is not applied-or-not: one that fails keeps, in each state,
+// the removals its completed steps report, plus the next step's if the
+// failure is ambiguous.
 package sim

@@ -19,6 +19,7 @@ import (
 //	delete ID
 //	change-id OLD NEW
 //	delete-expired LIMIT
+//	sweep BATCH
 //	advance DURATION
 //	fault KIND           (arms a fault for the next store operation)
 //	skew DURATION        (the second instance's clock: the first's plus DURATION)
@@ -40,6 +41,7 @@ func (o UpdateTTL) String() string     { return "update-ttl " + formatID(o.ID) +
 func (o Delete) String() string        { return "delete " + formatID(o.ID) }
 func (o ChangeID) String() string      { return "change-id " + formatID(o.Old) + " " + formatID(o.New) }
 func (o DeleteExpired) String() string { return "delete-expired " + strconv.Itoa(o.Limit) }
+func (o Sweep) String() string         { return "sweep " + strconv.Itoa(o.Batch) }
 func (o Advance) String() string       { return "advance " + o.D.String() }
 func (o Fault) String() string {
 	if o.At > 1 {
@@ -182,6 +184,15 @@ func parseOp(toks []token) (Op, error) {
 			return nil, err
 		}
 		return DeleteExpired{Limit: n}, nil
+	case "sweep":
+		if err := want(1, "sweep BATCH"); err != nil {
+			return nil, err
+		}
+		n, err := parseInt(args[0])
+		if err != nil {
+			return nil, err
+		}
+		return Sweep{Batch: n}, nil
 	case "advance", "skew":
 		if err := want(1, name.text+" DURATION"); err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ func FuzzParseTrace(f *testing.F) {
 	f.Add(sim.Generate(1, sim.GenConfig{Ops: 40}).String())
 	f.Add("start 2026-01-01T00:00:00Z\ncreate \"bad id\" \"\\x00\" 1ns # c\nadvance -1µs\n")
 	f.Add("seed 3\nlimits state=8 ttl=1m\nstart 1970-01-01T00:00:00.000001Z\nchange-id a a\ndelete-expired 0\n")
+	f.Add("fault net-drop 2\nsweep 2\n@2 sweep -1\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		tr, err := sim.ParseTrace(strings.NewReader(in))
 		if err != nil {

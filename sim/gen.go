@@ -55,6 +55,7 @@ const (
 	gDelete
 	gChangeID
 	gDeleteExpired
+	gSweep
 	gAdvance
 	gAdvanceToExpiry
 	gClockBack // clock faults only: an NTP step backwards
@@ -210,7 +211,7 @@ func (g *generator) readBack(op Op) {
 	case ChangeID:
 		g.apply(Load{ID: o.Old})
 		g.apply(Load{ID: o.New})
-	case DeleteExpired:
+	case DeleteExpired, Sweep:
 		// Which expired records went is visible only in a count.
 		g.apply(DeleteExpired{Limit: 0})
 	}
@@ -237,6 +238,8 @@ func (g *generator) step() {
 		g.changeID()
 	case gDeleteExpired:
 		g.deleteExpired()
+	case gSweep:
+		g.sweep()
 	case gAdvance:
 		g.emit(Advance{D: time.Duration(g.rng.IntN(2*g.sw.ttlSpan+1)) * g.sw.ttlUnit})
 	case gAdvanceToExpiry:
@@ -359,6 +362,18 @@ func (g *generator) deleteExpired() {
 		limit = -1 - g.rng.IntN(3)
 	}
 	g.emit(DeleteExpired{Limit: limit})
+}
+
+// sweep picks batches that take the expired records in several steps
+// (ending inside a run of equal expiries whenever there is one), in one
+// step exactly, and in one step with room to spare.
+func (g *generator) sweep() {
+	n := len(g.m.Expired(g.now))
+	batch := []int{1, 1, 2, 3, max(n, 1), n + 1}[g.rng.IntN(6)]
+	if g.bad() {
+		batch = -g.rng.IntN(3)
+	}
+	g.emit(Sweep{Batch: batch})
 }
 
 // advanceToExpiry lands the clock one microsecond before, exactly on, or one

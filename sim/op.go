@@ -55,6 +55,10 @@ type ChangeID struct{ Old, New store.ID }
 // DeleteExpired is store.Store.DeleteExpired.
 type DeleteExpired struct{ Limit int }
 
+// Sweep is store.Sweep: the backlog of expired records removed Batch at a
+// time, through the backend's own store.Sweeper if it has one.
+type Sweep struct{ Batch int }
+
 // Advance moves the simulated clock by D, which may be zero or negative. It
 // touches no store.
 type Advance struct{ D time.Duration }
@@ -123,6 +127,26 @@ func (o DeleteExpired) exec(ctx context.Context, s store.Store) Outcome {
 }
 func (o DeleteExpired) expect(m *model.Model, now time.Time) Outcome {
 	n, err := m.DeleteExpired(now, o.Limit)
+	out := outcomeOf(err)
+	out.N = n
+	return out
+}
+
+func (o Sweep) exec(ctx context.Context, s store.Store) Outcome {
+	n, err := store.Sweep(ctx, s, o.Batch)
+	out := outcomeOf(err)
+	out.N = n // also on failure: what the completed steps removed
+	return out
+}
+
+// expect: with nothing running beside it, a sweep removes what an
+// unlimited DeleteExpired would. A failed sweep is checked by the runner
+// (sweepFailed), from the count of its completed steps.
+func (o Sweep) expect(m *model.Model, now time.Time) Outcome {
+	if err := store.CheckBatch(o.Batch); err != nil {
+		return outcomeOf(err)
+	}
+	n, err := m.DeleteExpired(now, 0)
 	out := outcomeOf(err)
 	out.N = n
 	return out

@@ -41,7 +41,7 @@ func (k Kind) String() string {
 type Outcome struct {
 	Kind   Kind
 	Record store.Record // Load, when Kind is OK
-	N      int          // DeleteExpired, when Kind is OK
+	N      int          // DeleteExpired when Kind is OK; Sweep whatever the Kind
 	Err    error        // the backend's error, for Failed and Ambiguous
 }
 
@@ -83,7 +83,7 @@ func matches(op Op, want, got Outcome, countExpired bool) bool {
 	switch op.(type) {
 	case Load:
 		return want.Record.Equal(got.Record)
-	case DeleteExpired:
+	case DeleteExpired, Sweep:
 		return !countExpired || want.N == got.N
 	}
 	return true
@@ -98,10 +98,13 @@ func (o Outcome) format(op Op, start time.Time) string {
 		switch op.(type) {
 		case Load:
 			return fmt.Sprintf("ok %s expires=+%v", quoteState(o.Record.State), o.Record.Expires.Sub(start))
-		case DeleteExpired:
+		case DeleteExpired, Sweep:
 			return "ok " + strconv.Itoa(o.N)
 		}
 	case o.Err != nil:
+		if _, ok := op.(Sweep); ok {
+			return o.Kind.String() + " after removing " + strconv.Itoa(o.N) + ": " + o.Err.Error()
+		}
 		return o.Kind.String() + ": " + o.Err.Error()
 	}
 	return o.Kind.String()

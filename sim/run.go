@@ -224,6 +224,9 @@ func (r *runner) check(i int, op Op, now time.Time, got Outcome, fired bool) boo
 				Note: "the backend failed with no fault in effect"})
 			return false
 		}
+		if sw, ok := base(op).(Sweep); ok {
+			return r.sweepFailed(i, op, now, got, sw.Batch)
+		}
 		if got.Kind == Failed {
 			return true // definite: no effect, every state stands
 		}
@@ -256,6 +259,51 @@ func (r *runner) check(i int, op Op, now time.Time, got Outcome, fired bool) boo
 		return false
 	}
 	r.worlds = dedupe(kept)
+	return true
+}
+
+// sweepFailed checks a sweep that failed part way. Its completed steps
+// removed got.N records for certain, and in a sequential run those are the
+// earliest expired ones; its failing step removed nothing if the failure is
+// definite, and nothing or the next batch if it is ambiguous. A state with
+// fewer than got.N expired records cannot explain the count.
+func (r *runner) sweepFailed(i int, op Op, now time.Time, got Outcome, batch int) bool {
+	var out []*model.Model
+	for _, w := range r.worlds {
+		expired := len(w.Expired(now))
+		done := got.N
+		if !r.countExpired {
+			// The engine may have dropped expired records by itself:
+			// the count says nothing, and no operation can tell.
+			done = expired
+		}
+		if done > expired {
+			continue
+		}
+		if done > 0 {
+			c := w.Clone()
+			c.DeleteExpired(now, done)
+			out = append(out, c)
+		} else {
+			out = append(out, w)
+		}
+		if got.Kind == Ambiguous && batch >= 1 && done < expired {
+			c := w.Clone()
+			c.DeleteExpired(now, done+batch)
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got, Want: expectAll(r.worlds, op, now),
+			Note: fmt.Sprintf("the sweep reports %d records removed before it failed, more than any possible state held expired", got.N)})
+		return false
+	}
+	r.worlds = dedupe(out)
+	if len(r.worlds) > maxWorlds {
+		r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got,
+			Note: fmt.Sprintf("more than %d possible states after ambiguous failures: too many to check", maxWorlds)})
+		return false
+	}
 	return true
 }
 
@@ -315,7 +363,7 @@ func expectAll(worlds []*model.Model, op Op, now time.Time) []Outcome {
 
 // Instances makes s an Instancer: open returns another instance on s's data
 // reading the given clock (memstore.Store.WithClock, say). The capabilities
-// of s pass through.
+// of s, and its store.Sweeper if it has one, pass through.
 func Instances(s store.Store, open func(clock.Clock) store.Store) store.Store {
 	return &instances{Store: s, open: open}
 }
@@ -327,3 +375,8 @@ type instances struct {
 
 func (i *instances) Instance(clk clock.Clock) store.Store { return i.open(clk) }
 func (i *instances) Capabilities() store.Capabilities     { return store.CapabilitiesOf(i.Store) }
+
+// Sweep reaches s's own store.Sweeper, which embedding alone would hide.
+func (i *instances) Sweep(ctx context.Context, batch int) (int, error) {
+	return store.Sweep(ctx, i.Store, batch)
+}

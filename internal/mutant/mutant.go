@@ -53,10 +53,14 @@ const (
 	AliasesState
 	// DeleteKeepsExpired leaves an expired record behind on Delete.
 	DeleteKeepsExpired
+	// SweepSkipsTies resumes each step of a sweep strictly after the last
+	// expiry the previous step removed, instead of at it: records sharing
+	// that expiry but not taken by the step are passed over.
+	SweepSkipsTies
 	numBugs
 )
 
-var bugNames = [...]string{"none", "expiry-off-by-one", "update-resurrects", "change-id-resets-expiry", "change-id-keeps-old", "change-id-overwrites-live", "delete-expired-ignores-limit", "delete-expired-wrong-order", "create-overwrites-live", "update-ttl-extends", "no-truncation", "aliases-state", "delete-keeps-expired"}
+var bugNames = [...]string{"none", "expiry-off-by-one", "update-resurrects", "change-id-resets-expiry", "change-id-keeps-old", "change-id-overwrites-live", "delete-expired-ignores-limit", "delete-expired-wrong-order", "create-overwrites-live", "update-ttl-extends", "no-truncation", "aliases-state", "delete-keeps-expired", "sweep-skips-ties"}
 
 func (b Bug) String() string { return bugNames[b] }
 
@@ -264,4 +268,64 @@ func (s *Store) DeleteExpired(_ context.Context, limit int) (int, error) {
 		delete(s.recs, v.id)
 	}
 	return len(vs), nil
+}
+
+// Sweep implements store.Sweeper the way a database backend does: each
+// step takes the earliest expired records from where the previous step
+// ended, rather than from the start.
+func (s *Store) Sweep(_ context.Context, batch int) (int, error) {
+	if err := store.CheckBatch(batch); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	now := s.now()
+	s.mu.Unlock()
+	total := 0
+	var from *time.Time // nil: from the start
+	for {
+		n, last := s.sweepStep(now, from, batch)
+		total += n
+		if n < batch {
+			return total, nil
+		}
+		from = &last
+	}
+}
+
+// sweepStep removes up to batch expired records at now, earliest first,
+// whose expiry is at or after from, and returns how many and the last
+// one's expiry.
+func (s *Store) sweepStep(now time.Time, from *time.Time, batch int) (int, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type victim struct {
+		id  store.ID
+		exp time.Time
+	}
+	var vs []victim
+	for id, r := range s.recs {
+		if _, ok := s.live(now, id); ok {
+			continue
+		}
+		if from != nil && (r.Expires.Before(*from) || (s.bug == SweepSkipsTies && r.Expires.Equal(*from))) {
+			continue
+		}
+		vs = append(vs, victim{id, r.Expires})
+	}
+	slices.SortFunc(vs, func(a, b victim) int {
+		if c := a.exp.Compare(b.exp); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.id), string(b.id))
+	})
+	if len(vs) > batch {
+		vs = vs[:batch]
+	}
+	for _, v := range vs {
+		delete(s.recs, v.id)
+	}
+	if len(vs) == 0 {
+		return 0, time.Time{}
+	}
+	return len(vs), vs[len(vs)-1].exp
 }
