@@ -1,5 +1,5 @@
-// Command cleanup measures what reclaiming expired sessions with
-// pgstore.DeleteExpired costs the requests served at the same time.
+// Command cleanup measures what reclaiming expired sessions costs the
+// requests served at the same time.
 //
 // For each batch size it builds pgstore's table afresh with -records expired
 // sessions (inserted with COPY) and -live live ones, then runs -clients
@@ -9,15 +9,19 @@
 //  1. warm-up (-warmup), not measured;
 //  2. baseline (-baseline): the clients alone;
 //  3. cleanup: the clients, plus one cleaner on a connection of its own
-//     calling DeleteExpired(ctx, batch) back to back (or every -pause) until
-//     nothing expired is left, or -max-cleanup has passed.
+//     until nothing expired is left, or -max-cleanup has passed. The
+//     cleaner (-cleaner) is pgstore's Sweep(ctx, batch) by default, or
+//     DeleteExpired(ctx, batch) called back to back (or every -pause).
 //
 // It prints each phase's request rate and the clients' latencies (p50, p99,
 // max, per operation and per request, i.e. Load+Update), the cleaner's
-// reclaim rate, and how the p99 during cleanup compares with the baseline.
-// With -rate the clients are open-loop: requests are scheduled at that
-// total rate and latency counts from the scheduled start, so that a stall
-// shows up in full instead of merely delaying the next request.
+// reclaim rate and statement times, and how the p99 during cleanup compares
+// with the baseline. With -rate or -load the clients are open-loop:
+// requests are scheduled at a fixed total rate and latency counts from the
+// scheduled start, so that a stall shows up in full instead of merely
+// delaying the next request. -load sets that rate as a fraction of what the
+// clients reach flat out during a warm-up, so the load means the same on a
+// fast host and on a slow one.
 //
 // Without HOURGLASS_BENCH_DSN it starts a throwaway PostgreSQL cluster on
 // 127.0.0.1 and removes it at the end. It stops by itself.
@@ -58,10 +62,12 @@ var (
 	baseline      = flag.Duration("baseline", 15*time.Second, "duration of the phase without cleanup")
 	maxCleanup    = flag.Duration("max-cleanup", 3*time.Minute, "stop the cleanup phase after this long even if records remain")
 	pause         = flag.Duration("pause", 0, "sleep between DeleteExpired calls")
+	windows       = flag.Duration("windows", 0, "alternate the cleaner on and off for this long each (it is paused by holding its only connection), and compare requests beside cleanup with requests without it in the same phase; 0: the cleaner runs throughout")
 	rate          = flag.Float64("rate", 0, "open loop: total requests (Load+Update) per second over all clients; 0: closed loop")
+	loadFrac      = flag.Float64("load", 0, "open loop at this fraction of the request rate the clients reach flat out during the warm-up (overrides -rate); 0: off")
 	sharedBuffers = flag.String("shared-buffers", "1GB", "shared_buffers of the throwaway cluster")
 	seed          = flag.Uint64("seed", 1, "seed of the keys and expiries")
-	cleanerKind   = flag.String("cleaner", "pgstore", `"pgstore": pgstore.DeleteExpired; "ctid": an experimental statement that picks the batch by ctid instead of by id (see ctidDeleteExpired)`)
+	cleanerKind   = flag.String("cleaner", "sweep", `"sweep": pgstore's Sweep(batch), called until it returns 0; "pgstore": pgstore's DeleteExpired(batch), called until it returns 0; "ctid" and "cursor": experiments (see ctidDeleteExpired, cursorDeleteExpired)`)
 )
 
 // ctidDeleteExpired is an experiment, not pgstore's statement: the same
@@ -75,6 +81,15 @@ const ctidDeleteExpired = `DELETE FROM %s WHERE ctid = ANY (ARRAY(
 	LIMIT $2
 	FOR UPDATE SKIP LOCKED
 ))`
+
+// cursorDeleteExpired is an experiment: pgstore's batch, started at the
+// latest expiry the previous call removed instead of at the index's low end.
+const cursorDeleteExpired = `WITH d AS (DELETE FROM %s WHERE id = ANY (ARRAY(
+	SELECT id FROM %s WHERE expires <= $1 AND expires >= $3
+	ORDER BY expires, id COLLATE "C"
+	LIMIT $2
+	FOR UPDATE SKIP LOCKED
+)) RETURNING expires) SELECT count(*)::int, max(expires) FROM d`
 
 const ttl = 24 * time.Hour
 
@@ -105,7 +120,8 @@ func run(ctx context.Context, env *benchenv.Env, batches []int) error {
 		return err
 	}
 	defer pool.Close()
-	cleanerPool, err := env.Pool(ctx, 1)
+	timer := &statementTimer{}
+	cleanerPool, err := env.Pool(ctx, 1, func(c *pgxpool.Config) { c.ConnConfig.Tracer = timer })
 	if err != nil {
 		return err
 	}
@@ -121,18 +137,37 @@ func run(ctx context.Context, env *benchenv.Env, batches []int) error {
 	var cleaner deleteExpired = cleanerStore.DeleteExpired
 	switch *cleanerKind {
 	case "pgstore":
+	case "sweep":
+		cleaner = cleanerStore.Sweep
 	case "ctid":
 		sql := fmt.Sprintf(ctidDeleteExpired, st.Table(), st.Table())
 		cleaner = func(ctx context.Context, limit int) (int, error) {
 			tag, err := cleanerPool.Exec(ctx, sql, store.Instant(time.Now()), limit)
 			return int(tag.RowsAffected()), err
 		}
+	case "cursor":
+		sql := fmt.Sprintf(cursorDeleteExpired, st.Table(), st.Table())
+		var from time.Time
+		cleaner = func(ctx context.Context, limit int) (int, error) {
+			var n int
+			var last *time.Time
+			err := cleanerPool.QueryRow(ctx, sql, store.Instant(time.Now()), limit, from).Scan(&n, &last)
+			if n < limit || last == nil {
+				from = time.Time{}
+			} else {
+				from = *last
+			}
+			return n, err
+		}
 	default:
-		return fmt.Errorf("-cleaner %q: want pgstore or ctid", *cleanerKind)
+		return fmt.Errorf("-cleaner %q: want pgstore, sweep, ctid or cursor", *cleanerKind)
 	}
 
 	mode := "closed loop"
-	if *rate > 0 {
+	switch {
+	case *loadFrac > 0:
+		mode = fmt.Sprintf("open loop at %.2f of the closed-loop rate measured in the warm-up", *loadFrac)
+	case *rate > 0:
 		mode = fmt.Sprintf("open loop at %.0f requests/s", *rate)
 	}
 	fmt.Printf("server: %s, shared_buffers=%s; GOMAXPROCS=%d\n", env.Describe(), *sharedBuffers, runtime.GOMAXPROCS(0))
@@ -142,13 +177,16 @@ func run(ctx context.Context, env *benchenv.Env, batches []int) error {
 
 	var results []roundResult
 	for _, batch := range batches {
-		r, err := round(ctx, pool, st, cleaner, batch)
+		r, err := round(ctx, pool, cleanerPool, st, cleaner, timer, batch)
 		if err != nil {
 			return fmt.Errorf("batch %d: %w", batch, err)
 		}
 		results = append(results, r)
 	}
 	printTable(results)
+	if *windows > 0 {
+		printWindows(results)
+	}
 	return nil
 }
 
@@ -157,16 +195,112 @@ type roundResult struct {
 	loadTime          time.Duration
 	base, during      phase
 	reclaimed, left   int64
-	calls             []time.Duration // each DeleteExpired call
+	calls             []time.Duration // each statement of the cleaner, in order
 	cleanupDur        time.Duration
 	cleanupIncomplete bool
+}
+
+// statementTimer is the cleaner pool's tracer: it times each statement the
+// cleaner sends (a DeleteExpired call, or one batch of a Sweep), and lets
+// the clients tell whether a request overlapped one.
+type statementTimer struct {
+	mu    sync.Mutex
+	start time.Time
+	took  []time.Duration
+
+	busy    atomic.Bool  // a cleaner statement is running
+	seq     atomic.Int64 // statements started so far
+	lastEnd atomic.Int64 // when the last one ended, Unix nanoseconds
+}
+
+func (s *statementTimer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	s.busy.Store(true)
+	s.seq.Add(1)
+	s.mu.Lock()
+	s.start = time.Now()
+	s.mu.Unlock()
+	return ctx
+}
+
+func (s *statementTimer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {
+	now := time.Now()
+	s.mu.Lock()
+	s.took = append(s.took, now.Sub(s.start))
+	s.mu.Unlock()
+	s.lastEnd.Store(now.UnixNano())
+	s.busy.Store(false)
+}
+
+// settle is how long after a cleaner statement a request must start to
+// count as one without cleanup, so that what a statement leaves behind
+// (dirty buffers, a backlog of queued requests) is not counted as quiet.
+const settle = 50 * time.Millisecond
+
+// probe is the cleaner's state when a request starts; classify compares
+// it with the state when the request ends.
+type probe struct {
+	seq     int64
+	busy    bool
+	lastEnd int64
+}
+
+func (s *statementTimer) probe() probe {
+	return probe{seq: s.seq.Load(), busy: s.busy.Load(), lastEnd: s.lastEnd.Load()}
+}
+
+// classify says whether a request from begin to now ran beside cleanup
+// (it overlapped a cleaner statement), without it (it overlapped none and
+// began at least settle after the last one), or neither.
+func (s *statementTimer) classify(p probe, begin time.Time) (on, off bool) {
+	if p.busy || s.busy.Load() || s.seq.Load() != p.seq {
+		return true, false
+	}
+	return false, p.lastEnd == 0 || begin.Sub(time.Unix(0, p.lastEnd)) >= settle
+}
+
+// reset returns the durations so far and forgets them.
+func (s *statementTimer) reset() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	took := s.took
+	s.took = nil
+	return took
+}
+
+// alternate pauses the cleaner every other window of length w, by taking
+// its pool's only connection (which waits for the statement in flight) and
+// holding it for w; any cleaner, a Sweep included, then simply waits for
+// its next statement. The returned function stops it.
+func alternate(ctx context.Context, cleanerPool *pgxpool.Pool, w time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(w):
+			}
+			conn, err := cleanerPool.Acquire(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case <-done:
+			case <-time.After(w):
+			}
+			conn.Release()
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // deleteExpired is the cleaner's one call: pgstore's DeleteExpired or an
 // experiment with the same signature.
 type deleteExpired func(ctx context.Context, limit int) (int, error)
 
-func round(ctx context.Context, pool *pgxpool.Pool, st *pgstore.Store, cleaner deleteExpired, batch int) (roundResult, error) {
+func round(ctx context.Context, pool, cleanerPool *pgxpool.Pool, st *pgstore.Store, cleaner deleteExpired, timer *statementTimer, batch int) (roundResult, error) {
 	r := roundResult{batch: batch}
 	fmt.Printf("batch %d: loading the table... ", batch)
 	t := time.Now()
@@ -178,26 +312,40 @@ func round(ctx context.Context, pool *pgxpool.Pool, st *pgstore.Store, cleaner d
 	fmt.Printf("%v\n", r.loadTime.Round(100*time.Millisecond))
 
 	cl := newWorkload(st, keys)
+	cl.cleaner = timer
+	cl.rate = *rate
+	if *loadFrac > 0 {
+		// The warm-up runs flat out, so that the open-loop rate is a
+		// fraction of what the host manages now, not of a fixed number
+		// that a slow moment of a shared host cannot reach.
+		cl.rate = 0
+		w := cl.run(*warmup, nil)
+		cl.rate = *loadFrac * w.rate()
+		fmt.Printf("batch %d: warm-up flat out %.0f req/s; open loop at %.0f req/s\n", batch, w.rate(), cl.rate)
+	}
 	cl.run(*warmup, nil)
 	r.base = cl.run(*baseline, nil)
 	fmt.Printf("batch %d: baseline %s\n", batch, r.base.brief())
 
+	timer.reset()
 	r.during = cl.run(0, func() {
 		start := time.Now()
 		cctx, cancel := context.WithTimeout(ctx, *maxCleanup)
 		defer cancel()
+		if *windows > 0 {
+			defer alternate(cctx, cleanerPool, *windows)()
+		}
 		for {
-			t := time.Now()
 			n, err := cleaner(cctx, batch)
+			// A Sweep stopped by -max-cleanup reports what it removed.
+			r.reclaimed += int64(n)
 			if err != nil {
 				if !errors.Is(err, context.DeadlineExceeded) && cctx.Err() == nil {
-					fmt.Fprintln(os.Stderr, "cleanup: DeleteExpired:", err)
+					fmt.Fprintln(os.Stderr, "cleanup:", err)
 				}
 				r.cleanupIncomplete = true
 				break
 			}
-			r.calls = append(r.calls, time.Since(t))
-			r.reclaimed += int64(n)
 			if n == 0 {
 				break
 			}
@@ -207,8 +355,14 @@ func round(ctx context.Context, pool *pgxpool.Pool, st *pgstore.Store, cleaner d
 		}
 		r.cleanupDur = time.Since(start)
 	})
+	r.calls = timer.reset()
 	fmt.Printf("batch %d: cleanup %s; reclaimed %d in %v\n", batch, r.during.brief(), r.reclaimed, r.cleanupDur.Round(time.Millisecond))
-	fmt.Printf("batch %d: DeleteExpired call p50 by quarter of the calls, in order: %s\n", batch, quarters(r.calls))
+	if *windows > 0 {
+		on, off := r.during.on, r.during.off
+		fmt.Printf("batch %d: beside cleanup %d requests, p99 %s; without %d, p99 %s: %.2f×\n", batch,
+			len(on), ms(pct(on, 99)), len(off), ms(pct(off, 99)), float64(pct(on, 99))/float64(pct(off, 99)))
+	}
+	fmt.Printf("batch %d: cleanup statement p50 by quarter of the statements, in order: %s\n", batch, quarters(r.calls))
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+st.Table()+" WHERE expires <= now()").Scan(&r.left); err != nil {
 		return r, err
 	}
@@ -287,6 +441,8 @@ func (s *rowSource) Err() error             { return nil }
 // live keys, round robin.
 type workload struct {
 	st      *pgstore.Store
+	rate    float64         // requests/s over all clients; 0: closed loop
+	cleaner *statementTimer // classifies requests as beside cleanup or not
 	keys    []string
 	payload []byte
 	errs    atomic.Int64
@@ -321,6 +477,9 @@ func (c *workload) firstErr() error {
 type phase struct {
 	dur                   time.Duration
 	load, update, request []time.Duration
+	// on and off split the requests by whether they overlapped a cleaner
+	// statement (see statementTimer.classify).
+	on, off []time.Duration
 }
 
 // run runs the clients for d, or, if during is not nil, until during
@@ -331,8 +490,8 @@ func (c *workload) run(d time.Duration, during func()) phase {
 	var wg sync.WaitGroup
 	start := time.Now()
 	var interval time.Duration
-	if *rate > 0 {
-		interval = time.Duration(float64(*clients) / *rate * float64(time.Second))
+	if c.rate > 0 {
+		interval = time.Duration(float64(*clients) / c.rate * float64(time.Second))
 	}
 	ctx := context.Background()
 	for i := range per {
@@ -344,6 +503,7 @@ func (c *workload) run(d time.Duration, during func()) phase {
 			next := start.Add(time.Duration(i) * interval / time.Duration(*clients))
 			for k := i; !stop.Load(); k += *clients {
 				id := store.ID(c.keys[k%len(c.keys)])
+				pr := c.cleaner.probe()
 				begin := time.Now()
 				if interval > 0 {
 					if wait := time.Until(next); wait > 0 {
@@ -364,6 +524,12 @@ func (c *workload) run(d time.Duration, during func()) phase {
 				p.load = append(p.load, t2.Sub(t))
 				p.update = append(p.update, end.Sub(t2))
 				p.request = append(p.request, end.Sub(begin))
+				switch on, off := c.cleaner.classify(pr, begin); {
+				case on:
+					p.on = append(p.on, end.Sub(begin))
+				case off:
+					p.off = append(p.off, end.Sub(begin))
+				}
 			}
 		}()
 	}
@@ -379,8 +545,10 @@ func (c *workload) run(d time.Duration, during func()) phase {
 		all.load = append(all.load, p.load...)
 		all.update = append(all.update, p.update...)
 		all.request = append(all.request, p.request...)
+		all.on = append(all.on, p.on...)
+		all.off = append(all.off, p.off...)
 	}
-	for _, s := range [][]time.Duration{all.load, all.update, all.request} {
+	for _, s := range [][]time.Duration{all.load, all.update, all.request, all.on, all.off} {
 		slices.Sort(s)
 	}
 	return all
@@ -406,7 +574,7 @@ func ms(d time.Duration) string { return strconv.FormatFloat(d.Seconds()*1000, '
 
 func printTable(rs []roundResult) {
 	fmt.Println()
-	fmt.Println("| batch | phase | duration | req/s | Load p50 / p99 | Update p50 / p99 | request p50 / p99 / max | request p99 vs baseline | reclaimed | reclaim rate | DeleteExpired call p50 / max |")
+	fmt.Println("| batch | phase | duration | req/s | Load p50 / p99 | Update p50 / p99 | request p50 / p99 / max | request p99 vs baseline | reclaimed | reclaim rate | cleanup statement p50 / max |")
 	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		for _, ph := range []struct {
@@ -443,6 +611,28 @@ func printTable(rs []roundResult) {
 		}
 	}
 	fmt.Println("\nGoal: request p99 during cleanup at most 2× the baseline's.")
+}
+
+// printWindows compares, within each cleanup phase, the requests that
+// overlapped a cleaner statement with those that started at least settle
+// after one and overlapped none: time-adjacent samples, so that the host's
+// drift over minutes does not pass for an effect of the cleanup.
+func printWindows(rs []roundResult) {
+	fmt.Printf("\nCleaner on and off in alternate windows of %v; requests classified by overlap with a cleaner statement:\n\n", *windows)
+	fmt.Println("| batch | requests beside cleanup | p50 / p99 | requests without | p50 / p99 | p99 beside / without | baseline p99 | reclaim rate while running |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rs {
+		var busy time.Duration
+		for _, c := range r.calls {
+			busy += c
+		}
+		on, off := r.during.on, r.during.off
+		fmt.Printf("| %d | %d | %s / %s | %d | %s / %s | %.2f× | %s | %.0f/s |\n", r.batch,
+			len(on), ms(pct(on, 50)), ms(pct(on, 99)),
+			len(off), ms(pct(off, 50)), ms(pct(off, 99)),
+			float64(pct(on, 99))/float64(pct(off, 99)), ms(pct(r.base.request, 99)),
+			float64(r.reclaimed)/busy.Seconds())
+	}
 }
 
 // quarters gives the median of each quarter of the calls, in the order they

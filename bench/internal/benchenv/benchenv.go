@@ -153,13 +153,17 @@ func (e *Env) Close() {
 // table) resolve to it. Statements run in pgx's default QueryExecMode
 // (prepared once per connection, then cached). All maxConns connections are
 // opened before Pool returns, so that no benchmark pays for connecting.
-func (e *Env) Pool(ctx context.Context, maxConns int) (*pgxpool.Pool, error) {
+// configure, if given, adjusts the configuration last.
+func (e *Env) Pool(ctx context.Context, maxConns int, configure ...func(*pgxpool.Config)) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(e.DSN)
 	if err != nil {
 		return nil, err
 	}
 	cfg.MaxConns = int32(maxConns)
 	cfg.ConnConfig.RuntimeParams["search_path"] = e.Schema
+	for _, f := range configure {
+		f(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
