@@ -130,16 +130,25 @@ func TestConcurrentCreateOneWinner(t *testing.T) {
 
 // Several cleaners at once remove every expired record exactly once, in
 // disjoint batches, without waiting on each other.
-func TestConcurrentDeleteExpired(t *testing.T) {
-	t.Parallel()
+// expiredBacklog is a store on a wide pool whose clock reads t0, holding n
+// records that expire within 97µs after t0, many of them at the same
+// instant, for cleaners to race over.
+func expiredBacklog(t *testing.T, n int) (*Store, *pgxpool.Pool, *clock.Sim) {
+	t.Helper()
 	clk := clock.NewSim(t0)
 	pool := widePool(t)
 	s := newStoreOn(t, pool, Options{Clock: clk})
-	const expired = 3000
 	if _, err := pool.Exec(t.Context(), "INSERT INTO "+s.Table()+
-		" SELECT 'e' || g, '', $1::timestamptz + (g % 97) * interval '1 microsecond' FROM generate_series(1, $2::int) g", t0, expired); err != nil {
+		" SELECT 'e' || g, '', $1::timestamptz + (g % 97) * interval '1 microsecond' FROM generate_series(1, $2::int) g", t0, n); err != nil {
 		t.Fatal(err)
 	}
+	return s, pool, clk
+}
+
+func TestConcurrentDeleteExpired(t *testing.T) {
+	t.Parallel()
+	const expired = 3000
+	s, _, clk := expiredBacklog(t, expired)
 	if err := s.Create(t.Context(), "live", nil, 2*time.Hour); err != nil {
 		t.Fatal(err)
 	}

@@ -219,20 +219,13 @@ func TestSweepResumesWhereTheLastBatchEnded(t *testing.T) {
 	}
 }
 
-// Several sweepers at once, while writers keep creating sessions that are
-// live or already expired at the sweepers' clock reading: every record
-// that had expired before the sweep began is removed exactly once, and no
-// live one is touched.
+// Several sweepers at once, while writers keep creating fresh sessions:
+// every record that had expired before the sweeps began is removed exactly
+// once, and no live one is touched.
 func TestConcurrentSweep(t *testing.T) {
 	t.Parallel()
-	clk := clock.NewSim(t0)
-	pool := widePool(t)
-	s := newStoreOn(t, pool, Options{Clock: clk})
 	const expired = 3000
-	if _, err := pool.Exec(t.Context(), "INSERT INTO "+s.Table()+
-		" SELECT 'e' || g, '', $1::timestamptz + (g % 97) * interval '1 microsecond' FROM generate_series(1, $2::int) g", t0, expired); err != nil {
-		t.Fatal(err)
-	}
+	s, pool, clk := expiredBacklog(t, expired)
 	clk.Add(time.Hour)
 	var mu sync.Mutex
 	total := 0

@@ -175,24 +175,22 @@ func parseOp(toks []token) (Op, error) {
 			return nil, err
 		}
 		return ChangeID{Old: store.ID(args[0].text), New: store.ID(args[1].text)}, nil
-	case "delete-expired":
-		if err := want(1, "delete-expired LIMIT"); err != nil {
+	case "delete-expired", "sweep":
+		arg := " LIMIT"
+		if name.text == "sweep" {
+			arg = " BATCH"
+		}
+		if err := want(1, name.text+arg); err != nil {
 			return nil, err
 		}
 		n, err := parseInt(args[0])
 		if err != nil {
 			return nil, err
+		}
+		if name.text == "sweep" {
+			return Sweep{Batch: n}, nil
 		}
 		return DeleteExpired{Limit: n}, nil
-	case "sweep":
-		if err := want(1, "sweep BATCH"); err != nil {
-			return nil, err
-		}
-		n, err := parseInt(args[0])
-		if err != nil {
-			return nil, err
-		}
-		return Sweep{Batch: n}, nil
 	case "advance", "skew":
 		if err := want(1, name.text+" DURATION"); err != nil {
 			return nil, err

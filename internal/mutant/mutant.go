@@ -242,25 +242,7 @@ func (s *Store) DeleteExpired(_ context.Context, limit int) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	type victim struct {
-		id  store.ID
-		exp time.Time
-	}
-	var vs []victim
-	for id, r := range s.recs {
-		if _, ok := s.live(now, id); !ok {
-			vs = append(vs, victim{id, r.Expires})
-		}
-	}
-	slices.SortFunc(vs, func(a, b victim) int {
-		if s.bug != DeleteExpiredWrongOrder {
-			if c := a.exp.Compare(b.exp); c != 0 {
-				return c
-			}
-		}
-		return strings.Compare(string(a.id), string(b.id))
-	})
+	vs := s.expired(s.now(), func(time.Time) bool { return true }, s.bug != DeleteExpiredWrongOrder)
 	if limit > 0 && len(vs) > limit && s.bug != DeleteExpiredIgnoresLimit {
 		vs = vs[:limit]
 	}
@@ -268,6 +250,33 @@ func (s *Store) DeleteExpired(_ context.Context, limit int) (int, error) {
 		delete(s.recs, v.id)
 	}
 	return len(vs), nil
+}
+
+// victim is an expired record as the cleaners see it.
+type victim struct {
+	id  store.ID
+	exp time.Time
+}
+
+// expired lists the records expired at now whose expiry passes keep, in
+// reclaim order: by expiry then ID, or by ID alone if byExpiry is false.
+// The caller holds s.mu.
+func (s *Store) expired(now time.Time, keep func(time.Time) bool, byExpiry bool) []victim {
+	var vs []victim
+	for id, r := range s.recs {
+		if _, ok := s.live(now, id); !ok && keep(r.Expires) {
+			vs = append(vs, victim{id, r.Expires})
+		}
+	}
+	slices.SortFunc(vs, func(a, b victim) int {
+		if byExpiry {
+			if c := a.exp.Compare(b.exp); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(string(a.id), string(b.id))
+	})
+	return vs
 }
 
 // Sweep implements store.Sweeper the way a database backend does: each
@@ -298,26 +307,15 @@ func (s *Store) Sweep(_ context.Context, batch int) (int, error) {
 func (s *Store) sweepStep(now time.Time, from *time.Time, batch int) (int, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	type victim struct {
-		id  store.ID
-		exp time.Time
-	}
-	var vs []victim
-	for id, r := range s.recs {
-		if _, ok := s.live(now, id); ok {
-			continue
+	vs := s.expired(now, func(exp time.Time) bool {
+		if from == nil {
+			return true
 		}
-		if from != nil && (r.Expires.Before(*from) || (s.bug == SweepSkipsTies && r.Expires.Equal(*from))) {
-			continue
+		if s.bug == SweepSkipsTies {
+			return exp.After(*from)
 		}
-		vs = append(vs, victim{id, r.Expires})
-	}
-	slices.SortFunc(vs, func(a, b victim) int {
-		if c := a.exp.Compare(b.exp); c != 0 {
-			return c
-		}
-		return strings.Compare(string(a.id), string(b.id))
-	})
+		return !exp.Before(*from)
+	}, true)
 	if len(vs) > batch {
 		vs = vs[:batch]
 	}
