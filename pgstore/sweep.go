@@ -34,6 +34,9 @@ import (
 // it runs, Sweep(ctx, b) removes exactly what DeleteExpired(ctx, 0) would,
 // for every b.
 //
+// Sweep runs its batches back to back; StartSweep gives the same sweep one
+// batch at a time, for a caller that pauses in between.
+//
 // A batch smaller than 1 is store.ErrInvalidLimit. When a batch fails,
 // Sweep returns the records removed by the batches before it together with
 // the error; if that error is ambiguous (store.IsAmbiguous), the failed
@@ -42,30 +45,67 @@ func (s *Store) Sweep(ctx context.Context, batch int) (int, error) {
 	if err := store.CheckBatch(batch); err != nil {
 		return 0, err
 	}
-	now := s.instant()
-	// -infinity on the wire: the first batch starts at the index's low end.
-	from := int64(math.MinInt64)
+	sw := s.StartSweep()
 	total := 0
 	for {
-		var n, last int64
-		_, err := s.writeAt(ctx, "sweep", &s.sql.sweep, now, func(a *args, now time.Time) {
-			a.instant(now).int8(int64(batch)).int8(from)
-		}, func(v [][]byte) (err error) {
-			if n, err = decodeMicros(v[0]); err != nil || v[1] == nil {
-				return err
-			}
-			last, err = decodeMicros(v[1])
-			return err
-		})
-		if err != nil {
+		n, done, err := sw.Next(ctx, batch)
+		total += n
+		if err != nil || done {
 			return total, err
 		}
-		total += int(n)
-		if n < int64(batch) {
-			// The index holds nothing expired past from that nobody
-			// else was holding: the sweep is done.
-			return total, nil
-		}
-		from = last
 	}
+}
+
+// Sweeping is a sweep taken one batch at a time, for a caller that paces
+// it: pausing between batches bounds the share of the database the cleanup
+// takes, where Sweep runs its batches back to back. It removes what Sweep
+// would, batch by batch, and is not safe for concurrent use (start one per
+// goroutine; concurrent sweeps skip each other's rows).
+type Sweeping struct {
+	s    *Store
+	now  time.Time
+	from int64 // where the next batch starts, on the wire's scale
+	done bool
+}
+
+// StartSweep reads the clock and returns a sweep of the records expired
+// at that reading, to be taken with Next.
+func (s *Store) StartSweep() *Sweeping {
+	// -infinity on the wire: the first batch starts at the index's low end.
+	return &Sweeping{s: s, now: s.instant(), from: math.MinInt64}
+}
+
+// Next removes the next batch of at most batch records and reports how
+// many it removed and whether the sweep is done (the batch came back short:
+// nothing expired is left past it that nobody else was holding). After
+// that, Next returns 0 and true. A batch smaller than 1 is
+// store.ErrInvalidLimit. A failed batch leaves the sweep where it was, so
+// Next may be called again; if the error is ambiguous, the failed batch may
+// have removed up to batch records.
+func (w *Sweeping) Next(ctx context.Context, batch int) (removed int, done bool, err error) {
+	if err := store.CheckBatch(batch); err != nil {
+		return 0, w.done, err
+	}
+	if w.done {
+		return 0, true, nil
+	}
+	var n, last int64
+	_, err = w.s.writeAt(ctx, "sweep", &w.s.sql.sweep, w.now, func(a *args, now time.Time) {
+		a.instant(now).int8(int64(batch)).int8(w.from)
+	}, func(v [][]byte) (err error) {
+		if n, err = decodeMicros(v[0]); err != nil || v[1] == nil {
+			return err
+		}
+		last, err = decodeMicros(v[1])
+		return err
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if n < int64(batch) {
+		w.done = true
+	} else {
+		w.from = last
+	}
+	return int(n), w.done, nil
 }

@@ -198,6 +198,36 @@ func TestSweepStoppedBetweenBatches(t *testing.T) {
 	}
 }
 
+// A sweep taken batch by batch: each step says whether it was the last,
+// a step after the last removes nothing, a bad batch changes nothing, and a
+// clock moved after StartSweep does not change what the sweep removes.
+func TestSweepingStepByStep(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	recs := make([]sweepRecord, 25)
+	for i := range recs {
+		recs[i] = sweepRecord{fmt.Sprintf("e%02d", i), t0.Add(time.Duration(i) * time.Second)}
+	}
+	insertRecords(t, f.ctx, f.pool, f.s.Table(), append(recs, sweepRecord{"later", t0.Add(time.Hour)}))
+	f.clk.Set(t0.Add(30 * time.Second))
+	sw := f.s.StartSweep()
+	f.clk.Set(t0.Add(2 * time.Hour)) // "later" has expired too, but after the sweep began
+	if n, done, err := sw.Next(f.ctx, 0); n != 0 || done || !errors.Is(err, store.ErrInvalidLimit) {
+		t.Fatalf("Next(0) = %d, %v, %v; want ErrInvalidLimit", n, done, err)
+	}
+	for i, want := range []struct {
+		n    int
+		done bool
+	}{{10, false}, {10, false}, {5, true}, {0, true}} {
+		if n, done, err := sw.Next(f.ctx, 10); n != want.n || done != want.done || err != nil {
+			t.Fatalf("step %d: Next(10) = %d, %v, %v; want %d, %v", i+1, n, done, err, want.n, want.done)
+		}
+	}
+	if got := idsLeft(t, f.ctx, f.pool, f.s.Table()); strings.Join(got, " ") != "later" {
+		t.Fatalf("left %v, want only the record that expired after the sweep began", got)
+	}
+}
+
 // Each batch starts where the previous one ended, which is what keeps the
 // batches cheap: a record written during the sweep with an expiry before
 // that point is left for the next sweep, as Sweep documents.

@@ -61,7 +61,7 @@ var (
 	warmup        = flag.Duration("warmup", 3*time.Second, "unmeasured warm-up before the baseline")
 	baseline      = flag.Duration("baseline", 15*time.Second, "duration of the phase without cleanup")
 	maxCleanup    = flag.Duration("max-cleanup", 3*time.Minute, "stop the cleanup phase after this long even if records remain")
-	pause         = flag.Duration("pause", 0, "sleep between DeleteExpired calls")
+	pause         = flag.Duration("pause", 0, "sleep between the cleaner's statements: between DeleteExpired calls, or between the batches of a sweep (taken with StartSweep and Next)")
 	windows       = flag.Duration("windows", 0, "alternate the cleaner on and off for this long each (it is paused by holding its only connection), and compare requests beside cleanup with requests without it in the same phase; 0: the cleaner runs throughout")
 	rate          = flag.Float64("rate", 0, "open loop: total requests (Load+Update) per second over all clients; 0: closed loop")
 	loadFrac      = flag.Float64("load", 0, "open loop at this fraction of the request rate the clients reach flat out during the warm-up (overrides -rate); 0: off")
@@ -139,6 +139,21 @@ func run(ctx context.Context, env *benchenv.Env, batches []int) error {
 	case "pgstore":
 	case "sweep":
 		cleaner = cleanerStore.Sweep
+		if *pause > 0 {
+			// Paced: the same sweep, a batch at a time, sleeping between.
+			cleaner = func(ctx context.Context, batch int) (int, error) {
+				sw := cleanerStore.StartSweep()
+				total := 0
+				for {
+					n, done, err := sw.Next(ctx, batch)
+					total += n
+					if err != nil || done {
+						return total, err
+					}
+					time.Sleep(*pause)
+				}
+			}
+		}
 	case "ctid":
 		sql := fmt.Sprintf(ctidDeleteExpired, st.Table(), st.Table())
 		cleaner = func(ctx context.Context, limit int) (int, error) {
