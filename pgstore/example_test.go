@@ -60,3 +60,37 @@ func ExampleNew() {
 		log.Printf("removed %d expired sessions", n)
 	}
 }
+
+// A cleanup job that paces itself: a batch of 200 sessions, then a pause
+// as long as the batch took, so the cleanup holds at most about half of one
+// database core however large the backlog. (Needs a server, so it is
+// compiled, not run.)
+func ExampleStore_StartSweep() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	sessions, err := pgstore.New(pool, pgstore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	sweep := sessions.StartSweep()
+	removed := 0
+	for {
+		began := time.Now()
+		n, done, err := sweep.Next(ctx, 200)
+		removed += n
+		if err != nil {
+			log.Printf("cleanup stopped after %d sessions: %v", removed, err)
+			return
+		}
+		if done {
+			break
+		}
+		time.Sleep(time.Since(began))
+	}
+	log.Printf("removed %d expired sessions", removed)
+}
