@@ -62,9 +62,9 @@ func ExampleNew() {
 }
 
 // A cleanup job that paces itself: a batch of 200 sessions, then a pause
-// as long as the batch took, so the cleanup holds at most about half of one
-// database core however large the backlog. (Needs a server, so it is
-// compiled, not run.)
+// twice as long as the batch took, so that the cleanup's connection is busy
+// about a third of the time however large the backlog (the pacing measured
+// in bench/BENCHMARKS.md). (Needs a server, so it is compiled, not run.)
 func ExampleStore_StartSweep() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
@@ -90,7 +90,7 @@ func ExampleStore_StartSweep() {
 		if done {
 			break
 		}
-		time.Sleep(time.Since(began))
+		time.Sleep(2 * time.Since(began))
 	}
 	log.Printf("removed %d expired sessions", removed)
 }
