@@ -38,6 +38,15 @@ func insertRecords(t testing.TB, ctx context.Context, pool *pgxpool.Pool, table 
 	}
 }
 
+// staggered is n records e00, e01, ... expiring a second apart from t0.
+func staggered(n int) []sweepRecord {
+	recs := make([]sweepRecord, n)
+	for i := range recs {
+		recs[i] = sweepRecord{fmt.Sprintf("e%02d", i), t0.Add(time.Duration(i) * time.Second)}
+	}
+	return recs
+}
+
 // idsLeft lists the IDs in the table in byte order.
 func idsLeft(t testing.TB, ctx context.Context, pool *pgxpool.Pool, table string) []string {
 	t.Helper()
@@ -173,11 +182,7 @@ func sweepFixture(t *testing.T) (*Store, *afterStatements) {
 	tracer := &afterStatements{}
 	pool := siblingPool(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = tracer })
 	s := newStoreOn(t, pool, Options{Clock: clock.NewSim(t0.Add(time.Hour))})
-	recs := make([]sweepRecord, 25)
-	for i := range recs {
-		recs[i] = sweepRecord{fmt.Sprintf("e%02d", i), t0.Add(time.Duration(i) * time.Second)}
-	}
-	insertRecords(t, context.Background(), testPool(t), s.Table(), recs)
+	insertRecords(t, context.Background(), testPool(t), s.Table(), staggered(25))
 	return s, tracer
 }
 
@@ -204,11 +209,7 @@ func TestSweepStoppedBetweenBatches(t *testing.T) {
 func TestSweepingStepByStep(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	recs := make([]sweepRecord, 25)
-	for i := range recs {
-		recs[i] = sweepRecord{fmt.Sprintf("e%02d", i), t0.Add(time.Duration(i) * time.Second)}
-	}
-	insertRecords(t, f.ctx, f.pool, f.s.Table(), append(recs, sweepRecord{"later", t0.Add(time.Hour)}))
+	insertRecords(t, f.ctx, f.pool, f.s.Table(), append(staggered(25), sweepRecord{"later", t0.Add(time.Hour)}))
 	f.clk.Set(t0.Add(30 * time.Second))
 	sw := f.s.StartSweep()
 	f.clk.Set(t0.Add(2 * time.Hour)) // "later" has expired too, but after the sweep began

@@ -230,13 +230,7 @@ func (r *runner) check(i int, op Op, now time.Time, got Outcome, fired bool) boo
 		if got.Kind == Failed {
 			return true // definite: no effect, every state stands
 		}
-		r.worlds = split(r.worlds, op, now)
-		if len(r.worlds) > maxWorlds {
-			r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got,
-				Note: fmt.Sprintf("more than %d possible states after ambiguous failures: too many to check", maxWorlds)})
-			return false
-		}
-		return true
+		return r.setWorlds(i, op, now, got, split(r.worlds, op, now))
 	}
 	if len(r.worlds) == 1 {
 		// The common case: one state, checked in place.
@@ -298,8 +292,14 @@ func (r *runner) sweepFailed(i int, op Op, now time.Time, got Outcome, batch int
 			Note: fmt.Sprintf("the sweep reports %d records removed before it failed, more than any possible state held expired", got.N)})
 		return false
 	}
-	r.worlds = dedupe(out)
-	if len(r.worlds) > maxWorlds {
+	return r.setWorlds(i, op, now, got, dedupe(out))
+}
+
+// setWorlds replaces the possible states after a failure, reporting a run
+// whose states outgrow maxWorlds rather than checking it loosely.
+func (r *runner) setWorlds(i int, op Op, now time.Time, got Outcome, worlds []*model.Model) bool {
+	r.worlds = worlds
+	if len(worlds) > maxWorlds {
 		r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got,
 			Note: fmt.Sprintf("more than %d possible states after ambiguous failures: too many to check", maxWorlds)})
 		return false
