@@ -214,3 +214,39 @@ func ExampleModel() {
 	fmt.Println(m.Update(now.Add(time.Minute), "s1", []byte("cart=4"), time.Minute))
 	// Output: hourglass: session not found
 }
+
+func TestSweepStep(t *testing.T) {
+	m := model.New(store.Limits{})
+	// e1 and e2 share an expiry; e0 expires before them and e3 after.
+	must(t, m.Create(t0, "e2", nil, 2*us))
+	must(t, m.Create(t0, "e1", nil, 2*us))
+	must(t, m.Create(t0, "e0", nil, 1*us))
+	must(t, m.Create(t0, "e3", nil, 3*us))
+	must(t, m.Create(t0, "live", nil, time.Hour))
+	now := at(10 * us)
+	ids := func(es []model.Entry) string {
+		var s []string
+		for _, e := range es {
+			s = append(s, string(e.ID))
+		}
+		return strings.Join(s, ",")
+	}
+	first := m.SweepStep(now, nil, 2)
+	if got := ids(first); got != "e0,e1" {
+		t.Fatalf("first step removed %s, want e0,e1", got)
+	}
+	// A record written behind the resume point is left by a step that
+	// resumes there, taken by one from the start.
+	must(t, m.Create(t0.Add(-time.Hour), "late", nil, us))
+	from := first[len(first)-1].Expires
+	c := m.Clone()
+	if got := ids(m.SweepStep(now, &from, 2)); got != "e2,e3" {
+		t.Fatalf("resumed step removed %s, want e2,e3 (ties with the resume point included)", got)
+	}
+	if got := ids(c.SweepStep(now, nil, 2)); got != "late,e2" {
+		t.Fatalf("step from the start removed %s, want late,e2", got)
+	}
+	if got := dump(m); got != "late=@-59m59.999999s live=@1h0m0s" {
+		t.Fatalf("left %q", got)
+	}
+}

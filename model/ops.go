@@ -138,3 +138,29 @@ func (m *Model) Expired(now time.Time) []Entry {
 }
 
 func clone(b []byte) []byte { return append([]byte{}, b...) }
+
+// SweepStep is one step of a sweep (store.Sweep) that read the clock at
+// now: it removes the batch earliest records among those expired at now
+// whose expiry is at or after from, earliest expiry first (ties: smaller ID
+// first), and returns them. A nil from means from the start. A sweep
+// starts each step where the previous one ended (from is the latest expiry
+// the previous step removed; at it, not after it, since a step may end
+// inside a run of equal expiries), and ends with the first step that
+// removes fewer than batch. Run alone, the steps remove exactly what
+// DeleteExpired(now, 0) would; beside other operations, records written
+// while a sweep runs may be left for the next one. batch must be at least
+// 1 (store.CheckBatch).
+func (m *Model) SweepStep(now time.Time, from *time.Time, batch int) []Entry {
+	var out []Entry
+	for _, e := range m.Expired(now) {
+		if len(out) == batch {
+			break
+		}
+		if from != nil && e.Expires.Before(*from) {
+			continue
+		}
+		out = append(out, e)
+		delete(m.recs, e.ID)
+	}
+	return out
+}

@@ -49,13 +49,26 @@
 // An ambiguous failure is also final. A server process that received a
 // statement runs it even after the client gave up, possibly after the
 // client's next operations, so a lost write could land late. Before it
-// reports an ambiguous write, pgstore waits (up to FenceTimeout) for that
-// server process to exit, which it does once it finds the connection
-// closed: the statement has then committed or never will, and a caller that
-// reads the session back sees the final answer. If the wait cannot be done
-// (the server is unreachable), the error also wraps ErrNotFinal. The wait
-// relies on the backend process ID, so it does not work through a
-// transaction-pooling proxy such as PgBouncer.
+// reports an ambiguous write, pgstore waits for that server process to
+// exit, which it does once it finds the connection closed: the statement
+// has then committed or never will, and a caller that reads the session
+// back sees the final answer. The wait uses a connection of its own, opened
+// as the pool opens one: the pool's BeforeConnect hook runs first, so
+// credentials it supplies (an IAM token, a rotated password) apply; its
+// AfterConnect hook does not, as that connection only reads
+// pg_stat_activity and never joins the pool. The wait relies on the backend
+// process ID, so it does not work through a transaction-pooling proxy such
+// as PgBouncer.
+//
+// Options.FenceTimeout bounds that wait (DefaultFenceTimeout, 5 s, unless
+// set; a negative value skips it). It is not cut short by the caller's
+// context, whose deadline passing is often why the write is ambiguous: an
+// answer given before the outcome is final would make reading the session
+// back useless. An ambiguous write can therefore return up to FenceTimeout
+// after the caller's deadline. If the wait is skipped, runs out or cannot
+// be done (the server is unreachable), the error also wraps ErrNotFinal: a
+// caller with tight deadlines sets a small FenceTimeout and accepts
+// ErrNotFinal when it is exceeded.
 //
 // Load only reads, so its
 // failures are always definite. A statement the server aborts because it

@@ -11,9 +11,13 @@ import (
 	"github.com/hourglass-go/hourglass/store"
 )
 
-// FenceTimeout bounds how long an ambiguous write waits for its outcome to
-// become final.
-const FenceTimeout = 5 * time.Second
+// DefaultFenceTimeout is how long an ambiguous write waits for its outcome
+// to become final when Options.FenceTimeout is zero. A server process that
+// finds its connection gone exits within milliseconds; one still running a
+// statement exits when the statement ends, and the statements of this
+// package are short unless they wait on a lock. The default leaves room for
+// that wait without holding a caller indefinitely.
+const DefaultFenceTimeout = 5 * time.Second
 
 // ErrNotFinal marks an ambiguous failure whose outcome pgstore could not fix
 // before returning: the statement may still commit later.
@@ -29,13 +33,19 @@ var ErrNotFinal = errors.New("pgstore: the outcome may still change")
 // connection closed, after finishing whatever it had received, so waiting
 // for it to be gone fixes the outcome: committed, or never. The wait uses a
 // connection of its own, outside the pool, which may have no room.
+//
+// The wait is bounded by Options.FenceTimeout alone, not by the caller's
+// context: its deadline passing is often what made the write ambiguous.
 func (s *Store) fence(pid uint32, err error) error {
-	if pid == 0 {
+	switch {
+	case pid == 0:
 		return fmt.Errorf("%w: %w", ErrNotFinal, err)
+	case s.fenceTimeout < 0:
+		return fmt.Errorf("%w (not waited for: Options.FenceTimeout is negative): %w", ErrNotFinal, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), FenceTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.fenceTimeout)
 	defer cancel()
-	c, cerr := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	c, cerr := s.fenceConn(ctx)
 	if cerr != nil {
 		return fmt.Errorf("%w (could not reach the server to wait for it: %v): %w", ErrNotFinal, cerr, err)
 	}
@@ -51,10 +61,34 @@ func (s *Store) fence(pid uint32, err error) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (server process %d still running after %v): %w", ErrNotFinal, pid, FenceTimeout, err)
+			return fmt.Errorf("%w (server process %d still running after %v): %w", ErrNotFinal, pid, s.fenceTimeout, err)
 		case <-time.After(2 * time.Millisecond): // a process exiting, not simulated time
 		}
 	}
+}
+
+// fenceConn opens the fence's connection as the pool opens its own, so
+// that it reaches the same server as the same role.
+func (s *Store) fenceConn(ctx context.Context) (*pgx.Conn, error) {
+	cfg := s.pool.Config() // a copy, which BeforeConnect may change
+	// BeforeConnect is where pools whose credentials change (IAM tokens,
+	// rotated passwords) or whose server is found at connect time put
+	// them; without it the fence would be refused where the pool is let
+	// in, making every ambiguous write ErrNotFinal and logging an
+	// authentication failure on the server each time.
+	if cfg.BeforeConnect != nil {
+		if err := cfg.BeforeConnect(ctx, cfg.ConnConfig); err != nil {
+			return nil, fmt.Errorf("BeforeConnect: %w", err)
+		}
+	}
+	// AfterConnect is not run. It readies a connection for the pool's
+	// users (data types, prepared statements, session settings, SET
+	// ROLE), none of which the fence's one query needs: every role may see
+	// the process IDs in pg_stat_activity. Running it would only add round
+	// trips to a bounded wait, let a hook that fails for its own reasons
+	// make the write ErrNotFinal, and show the hook a connection that
+	// never enters the pool.
+	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
 }
 
 // failedWrite classifies a write's failure and, when it is ambiguous, waits

@@ -24,6 +24,21 @@ type Options struct {
 	Table string
 	// Limits bound what the store accepts; the zero value is the defaults.
 	Limits store.Limits
+	// FenceTimeout bounds how long an ambiguous write waits for its
+	// outcome to become final (see the package documentation), opening
+	// its connection included; when it is spent the error also wraps
+	// ErrNotFinal. Zero means DefaultFenceTimeout. A negative value means
+	// no wait at all: every ambiguous write is returned at once, wrapping
+	// ErrNotFinal.
+	//
+	// The wait does not stop at the caller's context deadline: that
+	// deadline passing is often what made the write ambiguous, and
+	// returning before the outcome is final would make reading the session
+	// back useless. An ambiguous write can therefore return up to
+	// FenceTimeout after the caller's deadline. A caller with tight
+	// deadlines sets a small FenceTimeout and accepts ErrNotFinal when the
+	// wait is cut short.
+	FenceTimeout time.Duration
 }
 
 // Store is a store.Store on a PostgreSQL table. It is safe for concurrent
@@ -39,6 +54,8 @@ type Store struct {
 	// tracer is the pool's pgx.QueryTracer, if it has one: pgstore runs
 	// its statements below pgx.Conn, so it calls the tracer itself.
 	tracer pgx.QueryTracer
+	// fenceTimeout is Options.FenceTimeout with the default applied.
+	fenceTimeout time.Duration
 }
 
 var (
@@ -61,15 +78,20 @@ func New(pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if clk == nil {
 		clk = clock.Real()
 	}
+	fenceTimeout := opts.FenceTimeout
+	if fenceTimeout == 0 {
+		fenceTimeout = DefaultFenceTimeout
+	}
 	// Config copies the configuration: read it once, not per statement.
 	tracer, _ := pool.Config().ConnConfig.Tracer.(pgx.QueryTracer)
 	return &Store{
-		tracer:    tracer,
-		pool:      pool,
-		readClock: clk.Now,
-		limits:    opts.Limits.WithDefaults(),
-		sql:       st,
-		lockKey:   migrationLockKey(st.table),
+		tracer:       tracer,
+		pool:         pool,
+		readClock:    clk.Now,
+		limits:       opts.Limits.WithDefaults(),
+		sql:          st,
+		lockKey:      migrationLockKey(st.table),
+		fenceTimeout: fenceTimeout,
 	}, nil
 }
 

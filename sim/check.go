@@ -58,7 +58,16 @@ func (t *Trace) WriteHistory(w io.Writer, res *Result) error {
 	if res.Divergence != nil {
 		mark = res.Divergence.Step
 	}
-	_, err := t.write(w, res.Outcomes, mark)
+	_, err := t.write(w, traceMagic, func(i int) string {
+		c := ""
+		if i < len(res.Outcomes) && storeOp(t.Ops[i]) {
+			c = res.Outcomes[i].format(t.Ops[i], t.Start)
+		}
+		if i == mark {
+			c += "  <-- diverged here"
+		}
+		return c
+	})
 	return err
 }
 

@@ -24,6 +24,7 @@ import (
 //	fault KIND           (arms a fault for the next store operation)
 //	skew DURATION        (the second instance's clock: the first's plus DURATION)
 //	@2 OPERATION         (runs OPERATION on the second instance)
+//	cN OPERATION         (client N runs OPERATION: a store operation, a fault or @2)
 //
 // IDs are written bare when valid and as Go-quoted strings otherwise (so an
 // invalid ID in a trace survives a round trip). STATE is always a Go-quoted
@@ -51,6 +52,26 @@ func (o Fault) String() string {
 }
 func (o Skew) String() string   { return "skew " + o.D.String() }
 func (o Second) String() string { return "@2 " + o.Op.String() }
+func (o Client) String() string { return "c" + strconv.Itoa(o.N) + " " + o.Op.String() }
+
+// clientPrefix reports whether a word names a client ("c0", "c7") and which.
+func clientPrefix(t token) (int, bool) {
+	s := t.text
+	if t.quoted || len(s) < 2 || len(s) > 4 || s[0] != 'c' {
+		return 0, false
+	}
+	n := 0
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = 10*n + int(s[i]-'0')
+	}
+	if len(s) > 2 && s[1] == '0' {
+		return 0, false // one spelling per client: "c01" is not "c1"
+	}
+	return n, true
+}
 
 func formatID(id store.ID) string {
 	if id.Validate() == nil {
@@ -74,28 +95,29 @@ type errLine string
 func (e errLine) Error() string { return string(e) }
 
 // tokenize splits a line into words, honouring Go-quoted strings and
-// dropping a trailing comment.
-func tokenize(line string) ([]token, error) {
+// dropping a trailing comment. It also returns where the comment's '#' is
+// (-1 for none): a history keeps each operation's record there.
+func tokenize(line string) ([]token, int, error) {
 	var toks []token
 	for i := 0; i < len(line); {
 		switch c := line[i]; {
 		case c == ' ' || c == '\t' || c == '\r':
 			i++
 		case c == '#':
-			return toks, nil
+			return toks, i, nil
 		case c == '"':
 			q, err := strconv.QuotedPrefix(line[i:])
 			if err != nil {
-				return nil, errLine("unterminated or malformed quoted string at column " + strconv.Itoa(i+1))
+				return nil, -1, errLine("unterminated or malformed quoted string at column " + strconv.Itoa(i+1))
 			}
 			s, err := strconv.Unquote(q)
 			if err != nil {
-				return nil, errLine("malformed quoted string at column " + strconv.Itoa(i+1))
+				return nil, -1, errLine("malformed quoted string at column " + strconv.Itoa(i+1))
 			}
 			toks = append(toks, token{text: s, quoted: true})
 			i += len(q)
 			if i < len(line) && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '#' {
-				return nil, errLine("no space after quoted string at column " + strconv.Itoa(i+1))
+				return nil, -1, errLine("no space after quoted string at column " + strconv.Itoa(i+1))
 			}
 		default:
 			j := i
@@ -106,7 +128,7 @@ func tokenize(line string) ([]token, error) {
 			i = j
 		}
 	}
-	return toks, nil
+	return toks, -1, nil
 }
 
 // parseOp turns the words of one line into an operation.
@@ -124,10 +146,26 @@ func parseOp(toks []token) (Op, error) {
 			return nil, err
 		}
 		switch op.(type) {
-		case Advance, Fault, Skew, Second:
+		case Advance, Fault, Skew, Second, Client:
 			return nil, errLine("@2 applies to store operations only")
 		}
 		return Second{Op: op}, nil
+	}
+	if n, ok := clientPrefix(name); ok {
+		if len(args) == 0 {
+			return nil, errLine(name.text + " needs an operation after it")
+		}
+		op, err := parseOp(args)
+		if err != nil {
+			return nil, err
+		}
+		switch op.(type) {
+		case Advance, Skew:
+			return nil, errLine("clock operations belong to no client: every client waits for them")
+		case Client:
+			return nil, errLine("one client prefix per line")
+		}
+		return Client{N: n, Op: op}, nil
 	}
 	want := func(n int, usage string) error {
 		if len(args) != n {

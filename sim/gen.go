@@ -23,6 +23,15 @@ type GenConfig struct {
 	// Faults is the fault profile: which faults precede store operations,
 	// how often, and whether the clock misbehaves (default: none).
 	Faults faults.Profile
+	// Clients is the number of concurrent clients (default 1: a sequential
+	// trace, the same one for a seed as before clients existed). With more,
+	// each client gets Ops operations on average, every store operation
+	// and fault goes to a client the seed picks, and clock operations are
+	// barriers between rounds in which all clients run at once.
+	Clients int
+	// IDs is the size of the pool of IDs operations draw from (default: a
+	// size the seed picks, from 1 to 18). Few IDs make clients collide.
+	IDs int
 }
 
 // DefaultStart is where generated traces start the clock unless told otherwise.
@@ -42,6 +51,8 @@ func (c GenConfig) withDefaults() GenConfig {
 		c.Limits = DefaultLimits
 	}
 	c.Limits = c.Limits.WithDefaults()
+	c.Clients = min(max(c.Clients, 1), MaxClients)
+	c.IDs = min(max(c.IDs, 0), len(idCandidates))
 	return c
 }
 
@@ -97,6 +108,9 @@ type generator struct {
 	skew  time.Duration // the second instance's clock minus the first's
 	write int           // unique state counter: a lost or stale write is visible
 	ops   []Op
+	// client is the client the current step's operations go to, in a
+	// trace of several clients.
+	client int
 }
 
 // Generate derives a trace from seed. The same seed and config give the same
@@ -110,9 +124,18 @@ func Generate(seed uint64, cfg GenConfig) *Trace {
 		now: store.Instant(cfg.Start),
 	}
 	g.sw = g.newSwarm()
-	g.ops = make([]Op, 0, cfg.Ops+len(g.sw.pool)+1)
-	for range cfg.Ops {
+	steps := cfg.Ops * cfg.Clients
+	g.ops = make([]Op, 0, steps+len(g.sw.pool)+2)
+	for range steps {
+		if cfg.Clients > 1 {
+			g.client = g.rng.IntN(cfg.Clients)
+		}
 		g.step()
+	}
+	if cfg.Clients > 1 {
+		// A barrier, so that the closing reads see every client's work.
+		g.emit(Advance{})
+		g.client = 0
 	}
 	// Close with a sweep that reads every ID, so a wrong final state is
 	// observed even if no random read happened to look.
@@ -120,7 +143,19 @@ func Generate(seed uint64, cfg GenConfig) *Trace {
 		g.emit(Load{ID: id})
 	}
 	g.emit(DeleteExpired{Limit: 0})
-	return &Trace{Seed: seed, Start: cfg.Start.UTC(), Limits: cfg.Limits, Ops: g.ops}
+	t := &Trace{Seed: seed, Start: cfg.Start.UTC(), Limits: cfg.Limits, Ops: g.ops}
+	if cfg.Clients > 1 {
+		t.Clients = cfg.Clients
+	}
+	return t
+}
+
+// onClient wraps op for the current step's client, in a trace of several.
+func (g *generator) onClient(op Op) Op {
+	if g.cfg.Clients > 1 {
+		return Client{N: g.client, Op: op}
+	}
+	return op
 }
 
 func (g *generator) newSwarm() swarm {
@@ -139,8 +174,11 @@ func (g *generator) newSwarm() swarm {
 	for _, w := range sw.weights {
 		sw.total += w
 	}
-	sizes := []int{1, 2, 3, 4, 6, 8, 12, len(idCandidates)}
-	n := sizes[g.rng.IntN(len(sizes))]
+	n := g.cfg.IDs
+	if n == 0 {
+		sizes := []int{1, 2, 3, 4, 6, 8, 12, len(idCandidates)}
+		n = sizes[g.rng.IntN(len(sizes))]
+	}
 	perm := g.rng.Perm(len(idCandidates))
 	for _, i := range perm[:n] {
 		sw.pool = append(sw.pool, idCandidates[i])
@@ -173,7 +211,7 @@ func (g *generator) emit(op Op) {
 		// Mostly the operation's first statement; now and then a later one,
 		// for backends that send several.
 		at := []int{1, 1, 1, 1, 1, 1, 1, 1, 2, 3}[g.rng.IntN(10)]
-		g.ops = append(g.ops, Fault{Kind: p.Kinds[g.rng.IntN(len(p.Kinds))], At: at})
+		g.ops = append(g.ops, g.onClient(Fault{Kind: p.Kinds[g.rng.IntN(len(p.Kinds))], At: at}))
 		faulted = true
 	}
 	g.apply(op)
@@ -190,7 +228,7 @@ func (g *generator) apply(op Op) {
 		op = Second{Op: op}
 		now = store.Instant(g.now.Add(g.skew))
 	}
-	g.ops = append(g.ops, op)
+	g.ops = append(g.ops, g.onClient(op))
 	op.expect(g.m, now)
 }
 

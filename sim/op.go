@@ -179,6 +179,18 @@ type Skew struct{ D time.Duration }
 // Second runs Op on the second store instance, whose clock is skewed.
 type Second struct{ Op Op }
 
+// Client runs Op on one of a trace's concurrent clients, numbered from 0.
+// In a trace of several clients every store operation and fault is wrapped
+// in one, and clock operations are not: they are barriers at which every
+// client is quiet (see Record). A trace of one client wraps nothing.
+type Client struct {
+	N  int
+	Op Op
+}
+
+func (o Client) exec(ctx context.Context, s store.Store) Outcome { return o.Op.exec(ctx, s) }
+func (o Client) expect(m *model.Model, now time.Time) Outcome    { return o.Op.expect(m, now) }
+
 func (o Fault) exec(context.Context, store.Store) Outcome { return Outcome{} }
 func (o Fault) expect(*model.Model, time.Time) Outcome    { return Outcome{} }
 func (o Skew) exec(context.Context, store.Store) Outcome  { return Outcome{} }

@@ -110,9 +110,13 @@ func (o Outcome) format(op Op, start time.Time) string {
 	return o.Kind.String()
 }
 
-// base returns the store operation inside a Second, or op itself: outcomes
-// depend on the operation, not on which instance ran it.
+// base returns the store operation inside a Client and a Second, or op
+// itself: outcomes depend on the operation, not on which client or instance
+// ran it.
 func base(op Op) Op {
+	if c, ok := op.(Client); ok {
+		op = c.Op
+	}
 	if s, ok := op.(Second); ok {
 		return s.Op
 	}

@@ -136,7 +136,7 @@ func Run(ctx context.Context, t *Trace, newStore Factory) (*Result, error) {
 
 func (t *Trace) hasFaults() bool {
 	for _, op := range t.Ops {
-		if _, ok := op.(Fault); ok {
+		if _, ok := base2(op).(Fault); ok {
 			return true
 		}
 	}
@@ -145,7 +145,7 @@ func (t *Trace) hasFaults() bool {
 
 func (t *Trace) hasSecond() bool {
 	for _, op := range t.Ops {
-		if _, ok := op.(Second); ok {
+		if _, ok := base2(op).(Second); ok {
 			return true
 		}
 	}

@@ -176,6 +176,9 @@ func renameOne(op Op, f func(store.ID) store.ID) Op {
 	case Second:
 		o.Op = renameOne(o.Op, f)
 		return o
+	case Client:
+		o.Op = renameOne(o.Op, f)
+		return o
 	}
 	return op
 }

@@ -17,11 +17,22 @@ import (
 // store is built with, and the operations in order. Seed records where the
 // trace came from; it does not affect a replay.
 type Trace struct {
-	Seed   uint64
-	Start  time.Time
-	Limits store.Limits
-	Ops    []Op
+	Seed uint64
+	// Clients is the number of concurrent clients: 0 or 1 for a
+	// sequential trace, whose operations carry no Client wrapper. In a
+	// trace of several clients every store operation and fault is a
+	// Client, and every Advance and Skew is a barrier (see Record).
+	Clients int
+	Start   time.Time
+	Limits  store.Limits
+	Ops     []Op
 }
+
+// MaxClients bounds the clients of a trace.
+const MaxClients = 64
+
+// concurrent reports whether the trace runs on several clients.
+func (t *Trace) concurrent() bool { return t.Clients > 1 }
 
 // MaxTraceLine bounds one line of a trace file, so that a corrupt file cannot
 // make the parser hold an unbounded line in memory.
@@ -38,16 +49,16 @@ func (e *ParseError) Error() string { return "trace line " + strconv.Itoa(e.Line
 // The header lines of a trace file, before the first operation:
 //
 //	seed N
+//	clients N                    (2 to MaxClients; absent for one client)
 //	start 2026-01-01T00:00:00Z   (RFC 3339, nanoseconds allowed)
 //	limits state=BYTES ttl=DURATION
 //
 // start is required; the others are optional (limits default to the
 // store's defaults).
 
-// WriteTo writes the trace in the text format. Outcomes, if given (one per
-// op, as returned in a Result), are appended as comments.
+// WriteTo writes the trace in the text format.
 func (t *Trace) WriteTo(w io.Writer) (int64, error) {
-	return t.write(w, nil, -1)
+	return t.write(w, traceMagic, nil)
 }
 
 // String renders the trace in the text format.
@@ -57,23 +68,29 @@ func (t *Trace) String() string {
 	return b.String()
 }
 
-func (t *Trace) write(w io.Writer, outcomes []Outcome, mark int) (int64, error) {
+// traceMagic is the first line of a trace file.
+const traceMagic = "# hourglass trace v1"
+
+// write writes the trace under the first line magic, with note(i), if it
+// is not empty, as a comment after operation i.
+func (t *Trace) write(w io.Writer, magic string, note func(i int) string) (int64, error) {
 	var b bytes.Buffer
-	b.WriteString("# hourglass trace v1\n")
+	b.WriteString(magic)
+	b.WriteByte('\n')
 	fmt.Fprintf(&b, "seed %d\n", t.Seed)
+	if t.concurrent() {
+		fmt.Fprintf(&b, "clients %d\n", t.Clients)
+	}
 	fmt.Fprintf(&b, "start %s\n", t.Start.UTC().Format(time.RFC3339Nano))
 	l := t.Limits.WithDefaults()
 	fmt.Fprintf(&b, "limits state=%d ttl=%v\n", l.MaxStateSize, l.MaxTTL)
 	for i, op := range t.Ops {
 		b.WriteString(op.String())
-		if i < len(outcomes) {
-			if storeOp(op) {
+		if note != nil {
+			if c := note(i); c != "" {
 				b.WriteString("  # ")
-				b.WriteString(outcomes[i].format(op, t.Start))
+				b.WriteString(c)
 			}
-		}
-		if i == mark {
-			b.WriteString("  <-- diverged here")
 		}
 		b.WriteByte('\n')
 	}
@@ -84,16 +101,29 @@ func (t *Trace) write(w io.Writer, outcomes []Outcome, mark int) (int64, error) 
 // ParseTrace reads a trace in the text format. Any problem is a *ParseError
 // naming the line; nothing in the input can make it panic.
 func ParseTrace(r io.Reader) (*Trace, error) {
+	t, _, err := parseTrace(r, nil)
+	return t, err
+}
+
+// parseTrace reads a trace, calling record (if not nil) with the comment
+// of every operation's line, as ParseHistory needs. It returns the first
+// line too, where a history says what it is.
+func parseTrace(r io.Reader, record func(line int, op Op, comment string) error) (*Trace, string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), MaxTraceLine)
 	t := &Trace{}
 	var sawStart bool
+	var first string
 	line := 0
 	for sc.Scan() {
 		line++
-		toks, err := tokenize(sc.Text())
+		text := sc.Text()
+		if line == 1 {
+			first = text
+		}
+		toks, hash, err := tokenize(text)
 		if err != nil {
-			return nil, &ParseError{Line: line, Msg: err.Error()}
+			return nil, "", &ParseError{Line: line, Msg: err.Error()}
 		}
 		if len(toks) == 0 {
 			continue
@@ -101,7 +131,7 @@ func ParseTrace(r io.Reader) (*Trace, error) {
 		if !toks[0].quoted {
 			handled, err := t.parseHeader(toks, len(t.Ops) > 0)
 			if err != nil {
-				return nil, &ParseError{Line: line, Msg: err.Error()}
+				return nil, "", &ParseError{Line: line, Msg: err.Error()}
 			}
 			if handled {
 				sawStart = sawStart || toks[0].text == "start"
@@ -110,29 +140,41 @@ func ParseTrace(r io.Reader) (*Trace, error) {
 		}
 		op, err := parseOp(toks)
 		if err != nil {
-			return nil, &ParseError{Line: line, Msg: err.Error()}
+			return nil, "", &ParseError{Line: line, Msg: err.Error()}
 		}
 		if !sawStart {
-			return nil, &ParseError{Line: line, Msg: "operation before the start line"}
+			return nil, "", &ParseError{Line: line, Msg: "operation before the start line"}
+		}
+		if err := t.checkClient(op); err != nil {
+			return nil, "", &ParseError{Line: line, Msg: err.Error()}
+		}
+		if record != nil {
+			comment := ""
+			if hash >= 0 {
+				comment = text[hash+1:]
+			}
+			if err := record(line, op, comment); err != nil {
+				return nil, "", &ParseError{Line: line, Msg: err.Error()}
+			}
 		}
 		t.Ops = append(t.Ops, op)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &ParseError{Line: line + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxTraceLine)}
+			return nil, "", &ParseError{Line: line + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxTraceLine)}
 		}
-		return nil, fmt.Errorf("reading trace: %w", err)
+		return nil, "", fmt.Errorf("reading trace: %w", err)
 	}
 	if !sawStart {
-		return nil, &ParseError{Line: line, Msg: "no start line: not a trace file"}
+		return nil, "", &ParseError{Line: line, Msg: "no start line: not a trace file"}
 	}
 	t.Limits = t.Limits.WithDefaults()
-	return t, nil
+	return t, first, nil
 }
 
 func (t *Trace) parseHeader(toks []token, afterOps bool) (bool, error) {
 	name := toks[0].text
-	if name != "seed" && name != "start" && name != "limits" {
+	if name != "seed" && name != "start" && name != "limits" && name != "clients" {
 		return false, nil
 	}
 	if afterOps {
@@ -148,6 +190,15 @@ func (t *Trace) parseHeader(toks []token, afterOps bool) (bool, error) {
 			return true, errLine(fmt.Sprintf("bad seed %q", clip(toks[1].text)))
 		}
 		t.Seed = n
+	case "clients":
+		if len(toks) != 2 {
+			return true, errLine("clients takes one number")
+		}
+		n, err := strconv.Atoi(toks[1].text)
+		if err != nil || n < 2 || n > MaxClients {
+			return true, errLine(fmt.Sprintf("clients %q: want a number from 2 to %d (a trace without the line has one client)", clip(toks[1].text), MaxClients))
+		}
+		t.Clients = n
 	case "start":
 		if len(toks) != 2 {
 			return true, errLine("start takes one RFC 3339 time")
@@ -187,8 +238,33 @@ func (t *Trace) parseHeader(toks []token, afterOps bool) (bool, error) {
 	return true, nil
 }
 
+// checkClient holds an operation to the trace's client count: in a trace of
+// several clients, every store operation and fault names one that exists,
+// and in a trace of one, none does.
+func (t *Trace) checkClient(op Op) error {
+	c, ok := op.(Client)
+	switch {
+	case !t.concurrent() && ok:
+		return errLine(fmt.Sprintf("c%d: the trace has one client (a clients line before the first operation gives more)", c.N))
+	case !t.concurrent():
+		return nil
+	case ok && c.N >= t.Clients:
+		return errLine(fmt.Sprintf("c%d: the trace has clients c0 to c%d", c.N, t.Clients-1))
+	case ok:
+		return nil
+	}
+	switch op.(type) {
+	case Advance, Skew:
+		return nil
+	}
+	return errLine("in a trace of several clients, every store operation and fault names its client (c0 OPERATION)")
+}
+
 // storeOp reports whether op runs against a store (and so has an outcome).
 func storeOp(op Op) bool {
+	if c, ok := op.(Client); ok {
+		op = c.Op
+	}
 	switch op.(type) {
 	case Advance, Fault, Skew:
 		return false

@@ -2,90 +2,79 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
+	"os"
+	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/sim"
-	"github.com/hourglass-go/hourglass/store"
 )
 
-// racers is how many goroutines contend for one ID.
-const racers = 16
+// The concurrent phase: many short histories of several clients over very
+// few IDs, so that operations collide, each checked for linearizability
+// against the model (sim.Record, sim.Check). A backend that does an
+// operation in two steps (check, then write) passes every sequential run
+// and fails here.
+const (
+	defaultHistories = 200
+	historyClients   = 8
+	historyOps       = 12 // per client
+)
 
-// concurrency races callers on one ID where exactly one may win. The clock
-// stands still, so the outcome does not depend on timing, only on atomicity.
-func concurrency(t *testing.T, newStore Factory) {
-	ctx := context.Background()
-	clk := clock.NewSim(sim.DefaultStart)
-	s, err := newStore(sim.Env{Clock: clk})
-	if err != nil {
-		t.Fatalf("making the backend: %v", err)
-	}
-	if c, ok := s.(interface{ Close() error }); ok {
-		defer c.Close()
-	}
-
-	wins, err := race(func(i int) error {
-		return s.Create(ctx, "contested", []byte(fmt.Sprint(i)), time.Minute)
-	}, store.ErrDuplicateID)
-	if err != nil {
-		t.Fatalf("concurrent Create: a loser got %v, want ErrDuplicateID", err)
-	}
-	if wins != 1 {
-		t.Fatalf("%d concurrent Create of one ID: %d succeeded, want exactly 1", racers, wins)
-	}
-
-	wins, err = race(func(i int) error {
-		return s.ChangeID(ctx, "contested", store.ID(fmt.Sprintf("moved-%d", i)))
-	}, store.ErrNotFound)
-	if err != nil {
-		t.Fatalf("concurrent ChangeID: a loser got %v, want ErrNotFound", err)
-	}
-	if wins != 1 {
-		t.Fatalf("%d concurrent ChangeID from one ID: %d succeeded, want exactly 1 (a session must not be cloned)", racers, wins)
-	}
-	found := 0
-	for i := range racers {
-		if _, err := s.Load(ctx, store.ID(fmt.Sprintf("moved-%d", i))); err == nil {
-			found++
-		}
-	}
-	if _, err := s.Load(ctx, "contested"); !errors.Is(err, store.ErrNotFound) || found != 1 {
-		t.Fatalf("after the ChangeID race: %d sessions under new IDs and Load(old) = %v; want 1 and ErrNotFound", found, err)
-	}
+// concurrentFailure is a history the phase could not pass.
+type concurrentFailure struct {
+	seed    uint64
+	history *sim.History
+	check   *sim.Checked
 }
 
-// race runs op from racers goroutines at once and counts successes. Every
-// failure must be the loser's error; another is returned.
-func race(op func(i int) error, loser error) (int, error) {
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		mu    sync.Mutex
-		wins  int
-		bad   error
-	)
-	for i := range racers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			err := op(i)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, loser):
-				bad = err
-			}
-		}()
+func (f *concurrentFailure) String() string {
+	return fmt.Sprintf("concurrent history of seed %d (%d clients): %s", f.seed, historyClients, f.check)
+}
+
+// concurrentPhase records and checks opts.Histories histories and returns
+// the first that is not linearizable, or whose check gave up.
+func concurrentPhase(ctx context.Context, newStore Factory, opts Options) (*concurrentFailure, int, error) {
+	total := 0
+	for i := 0; i < opts.Histories; i++ {
+		seed := opts.FirstSeed + uint64(i)
+		cfg := opts.Config
+		cfg.Clients, cfg.Ops = historyClients, historyOps
+		cfg.IDs = 1 + int(seed%3) // one to three IDs: everything collides
+		h, err := sim.Record(ctx, sim.Generate(seed, cfg), newStore)
+		if err != nil {
+			return nil, total, fmt.Errorf("seed %d: %w", seed, err)
+		}
+		total += len(h.Events)
+		if r := sim.Check(h, sim.CheckOptions{}); r.Verdict != sim.Linearizable {
+			return &concurrentFailure{seed: seed, history: h, check: r}, total, nil
+		}
 	}
-	close(start)
-	wg.Wait()
-	return wins, bad
+	return nil, total, nil
+}
+
+func concurrency(t *testing.T, newStore Factory, opts Options) {
+	f, total, err := concurrentPhase(context.Background(), newStore, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f != nil {
+		t.Fatalf("%s\n%s", f, saveHistory(t, f))
+	}
+	t.Logf("%d histories of %d clients, %d operations, all linearizable", opts.Histories, historyClients, total)
+}
+
+// saveHistory saves a failing history where the user can check it again:
+// in $HOURGLASS_TRACE_DIR if set, else in the test's temporary directory.
+func saveHistory(t *testing.T, f *concurrentFailure) string {
+	dir := os.Getenv("HOURGLASS_TRACE_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	path := filepath.Join(dir, fmt.Sprintf("seed-%d-clients-%d.history", f.seed, historyClients))
+	if err := os.WriteFile(path, []byte(f.history.String()), 0o644); err != nil {
+		return "could not save the history: " + err.Error()
+	}
+	return "history saved to " + path + "; check it again with: go run ./cmd/simrun -check " + path +
+		" [-html FILE] (set HOURGLASS_TRACE_DIR to keep it)"
 }

@@ -1,35 +1,13 @@
-package storetest_test
+package storetest
 
-import (
-	"fmt"
-	"testing"
+import "context"
 
-	"pgregory.net/rapid"
-
-	"github.com/hourglass-go/hourglass/storetest"
-)
-
-// recorder is a rapid.TB that records a failure instead of failing the test
-// that runs it, so a test can assert that a property fails.
-type recorder struct {
-	*testing.T
-	failed bool
-	msg    string
-}
-
-func (r *recorder) Errorf(format string, args ...any) { r.fail(fmt.Sprintf(format, args...)) }
-func (r *recorder) Fatalf(format string, args ...any) { r.fail(fmt.Sprintf(format, args...)) }
-func (r *recorder) Error(args ...any)                 { r.fail(fmt.Sprint(args...)) }
-func (r *recorder) Fatal(args ...any)                 { r.fail(fmt.Sprint(args...)) }
-func (r *recorder) Fail()                             { r.failed = true }
-func (r *recorder) FailNow()                          { r.failed = true }
-func (r *recorder) Failed() bool                      { return r.failed }
-func (r *recorder) fail(msg string)                   { r.failed, r.msg = true, msg }
-
-// propertyFails reports whether rapid finds a counterexample to the
-// contract property for the backend f makes, and rapid's report.
-func propertyFails(t *testing.T, f storetest.Factory) (bool, string) {
-	r := &recorder{T: t}
-	rapid.Check(r, storetest.Property(f))
-	return r.failed, r.msg
+// CaughtByConcurrentPhase runs the concurrent phase alone and reports
+// whether it failed, and the failure's report.
+func CaughtByConcurrentPhase(newStore Factory) (bool, string, error) {
+	f, _, err := concurrentPhase(context.Background(), newStore, Options{}.withDefaults())
+	if f == nil || err != nil {
+		return false, "", err
+	}
+	return true, f.String(), nil
 }

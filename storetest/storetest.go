@@ -9,10 +9,13 @@
 //
 // Run drives the simulator (package sim) over many seeds, holding every
 // answer of the backend to the reference model, then runs a rapid property
-// over traces rapid generates and shrinks itself, then races concurrent
-// callers on one ID. A divergence fails the test with the seed, what the
-// model expected, what the backend did, and a shrunk trace that replays the
-// failure with `go run ./cmd/simrun -replay FILE`.
+// over traces rapid generates and shrinks itself, then records many short
+// histories of 8 clients at once over one to three IDs and checks each for
+// linearizability (sim.Record, sim.Check). A divergence fails the test
+// with the seed, what the model expected, what the backend did, and a
+// shrunk trace that replays the failure with `go run ./cmd/simrun -replay
+// FILE`; a history that is not linearizable fails it with the smallest
+// part that shows it, and is saved for `go run ./cmd/simrun -check FILE`.
 package storetest
 
 import (
@@ -43,6 +46,10 @@ type Options struct {
 	Ops int
 	// Config is passed to the generator; Ops above takes precedence.
 	Config sim.GenConfig
+	// Histories is how many concurrent histories the concurrent phase
+	// checks (default 200), each of 8 clients running 12 operations on
+	// average, seeds FirstSeed onwards.
+	Histories int
 	// SkipRapid and SkipConcurrency leave out those phases, for backends
 	// too slow for them.
 	SkipRapid, SkipConcurrency bool
@@ -57,6 +64,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Ops > 0 {
 		o.Config.Ops = o.Ops
+	}
+	if o.Histories <= 0 {
+		o.Histories = defaultHistories
 	}
 	return o
 }
@@ -73,7 +83,7 @@ func RunWith(t *testing.T, newStore Factory, opts Options) {
 		t.Run("Rapid", func(t *testing.T) { rapid.Check(t, Property(newStore)) })
 	}
 	if !opts.SkipConcurrency {
-		t.Run("Concurrency", func(t *testing.T) { concurrency(t, newStore) })
+		t.Run("Concurrency", func(t *testing.T) { concurrency(t, newStore, opts) })
 	}
 }
 

@@ -41,10 +41,15 @@ func openBackend(ctx context.Context, name, dsn string, log io.Writer) (*backend
 	return nil, fmt.Errorf("unknown backend %q: want memory, postgres or mutant:BUG", name)
 }
 
+// mutantNames lists the planted bugs, the race bugs (which only -clients
+// 2 or more shows) marked as such.
 func mutantNames() []string {
 	var out []string
 	for _, b := range mutant.Bugs() {
 		out = append(out, b.String())
+	}
+	for _, b := range mutant.RaceBugs() {
+		out = append(out, b.String()+"  (a race: use -clients 8)")
 	}
 	return out
 }
@@ -53,7 +58,7 @@ func mutantByName(name string) (mutant.Bug, bool) {
 	if name == mutant.None.String() {
 		return mutant.None, true
 	}
-	for _, b := range mutant.Bugs() {
+	for _, b := range append(mutant.Bugs(), mutant.RaceBugs()...) {
 		if b.String() == name {
 			return b, true
 		}

@@ -6,12 +6,22 @@
 // Usage:
 //
 //	simrun [-seed N] [-runs K] [-ops M] [-backend memory|postgres|mutant:BUG]
-//	       [-dsn DSN] [-start TIME] [-trace FILE]
+//	       [-dsn DSN] [-start TIME] [-trace FILE] [-faults PROFILE]
+//	       [-clients N [-html FILE]]
 //	simrun -replay FILE [-backend ...] [-dsn DSN]
+//	simrun -check FILE [-html FILE]
 //
-// Exit status: 0 when no run diverged, 1 on a divergence, 2 on a usage
-// error, an unreadable or corrupt trace file, or a backend that could not be
-// set up.
+// With -clients N above 1, each run's N clients run at once and the
+// recorded history is checked for linearizability; a history that is not
+// linearizable is reported with its smallest failing part, saved (to -trace
+// or a temporary file) so that -check can check it again offline, and
+// drawn by -html as porcupine's interactive view.
+//
+// Exit status: 0 when no run diverged, 1 on a divergence or a history that
+// is not linearizable, 2 on a usage error, an unreadable or corrupt trace
+// or history file, an unwritable output file, or a backend that could not
+// be set up, and 3 when the linearizability checker gave up (its verdict
+// is unknown, never ok).
 package main
 
 import (

@@ -22,6 +22,7 @@ const (
 	exitOK       = 0
 	exitDiverged = 1
 	exitUsage    = 2
+	exitUnknown  = 3 // a concurrent history the checker gave up on
 )
 
 // Bounds on flags, so a typo cannot ask for a run that never ends.
@@ -44,6 +45,10 @@ type config struct {
 	trace    string
 	replay   string
 	profile  faults.Profile
+	clients  int
+	html     string
+	check    string
+	late     bool
 	explicit map[string]bool
 }
 
@@ -68,6 +73,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.replay, "replay", "", "run this trace file instead of generating traces")
 	fs.StringVar(&profile, "faults", "none", "fault profile: "+strings.Join(faults.ProfileNames(), ", "))
 	fs.Float64Var(&rate, "fault-rate", faults.DefaultRate, "chance in [0,1] that a store operation is preceded by a fault")
+	fs.IntVar(&c.clients, "clients", 1, "concurrent clients per run; above 1, each run's history is checked for linearizability (-ops is per client)")
+	fs.StringVar(&c.html, "html", "", "with -clients or -check: write porcupine's interactive view of the smallest failing part of a history to this file")
+	fs.StringVar(&c.check, "check", "", "check a saved history (written by -trace with -clients) again, offline, instead of running anything")
+	fs.BoolVar(&c.late, "late", false, "let an ambiguous failure take effect after it returned (porcupine's treatment), not only before")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: simrun [flags]\n\nRuns seeded operation sequences against a backend and the reference model.\n\nflags:\n")
 		fs.PrintDefaults()
@@ -88,6 +97,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.ops < 1 || c.ops > maxOps {
 		return nil, usageError{fmt.Sprintf("-ops %d out of range [1, %d]", c.ops, maxOps)}
+	}
+	if c.clients < 1 || c.clients > sim.MaxClients {
+		return nil, usageError{fmt.Sprintf("-clients %d out of range [1, %d]", c.clients, sim.MaxClients)}
+	}
+	if c.ops*c.clients > maxOps {
+		return nil, usageError{fmt.Sprintf("-ops %d × -clients %d is more than %d operations a run", c.ops, c.clients, maxOps)}
 	}
 	t, err := time.Parse(time.RFC3339Nano, start)
 	if err != nil {
@@ -110,6 +125,21 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.dsn != "" && c.backend != "postgres" {
 		return nil, usageError{"-dsn is only for -backend postgres"}
 	}
+	if c.check != "" {
+		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate", "backend", "dsn", "replay", "clients", "trace"} {
+			if c.explicit[f] {
+				return nil, usageError{fmt.Sprintf("-check checks a saved history and runs nothing; drop -%s", f)}
+			}
+		}
+	}
+	if c.html != "" {
+		if c.clients == 1 && c.check == "" && c.replay == "" {
+			return nil, usageError{"-html shows a concurrent history: use it with -clients 2 or more, -check or -replay"}
+		}
+		if err := writable(c.html); err != nil {
+			return nil, usageError{fmt.Sprintf("-html %s: %v", c.html, err)}
+		}
+	}
 	return c, nil
 }
 
@@ -127,6 +157,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, "mutant:"+name)
 		}
 		return exitOK
+	}
+	if c.check != "" {
+		return checkFile(c, stdout, stderr)
 	}
 	ctx := context.Background()
 	b, err := openBackend(ctx, c.backend, c.dsn, stderr)
@@ -152,6 +185,9 @@ func batch(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer)
 	if !c.seedSet {
 		c.seed = randomSeed()
 		fmt.Fprintf(stderr, "simrun: seed %d (random; pass -seed %d to repeat)\n", c.seed, c.seed)
+	}
+	if c.clients > 1 {
+		return concurrentBatch(ctx, c, b, stdout, stderr)
 	}
 	cfg := sim.GenConfig{Ops: c.ops, Start: c.start, Faults: c.profile}
 	fired := map[string]int{}
@@ -240,6 +276,9 @@ func report(ctx context.Context, c *config, b *backend, seed uint64, t *sim.Trac
 
 func replayCommand(c *config, b *backend, seed uint64) string {
 	cmd := fmt.Sprintf("go run ./cmd/simrun -seed %d -runs 1 -ops %d%s", seed, c.ops, backendFlag(b))
+	if c.clients > 1 {
+		cmd += fmt.Sprintf(" -clients %d", c.clients)
+	}
 	if !c.start.Equal(sim.DefaultStart) {
 		cmd += " -start " + c.start.UTC().Format(time.RFC3339Nano)
 	}
@@ -267,6 +306,9 @@ func replay(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: %s: %v\n", c.replay, err)
 		return exitUsage
+	}
+	if t.Clients > 1 {
+		return concurrentReplay(ctx, c, b, t, stdout, stderr)
 	}
 	res, err := sim.Run(ctx, t, b.factory)
 	if err != nil {

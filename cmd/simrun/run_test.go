@@ -132,3 +132,142 @@ func TestMutantList(t *testing.T) {
 		t.Fatalf("exit %d: %q", code, out)
 	}
 }
+
+func TestConcurrentBatchPasses(t *testing.T) {
+	code, out, errOut := simrun(t, "-seed", "3", "-runs", "10", "-ops", "60", "-clients", "4", "-faults", "all")
+	if code != exitOK {
+		t.Fatalf("exit %d, stdout %q stderr %q", code, out, errOut)
+	}
+	for _, want := range []string{"10 runs of 4 clients", "0 not linearizable, 0 unknown", "seeds 3..12", "faults all"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q: %q", want, out)
+		}
+	}
+}
+
+// The operations of a concurrent run are the same for the same seed and
+// flags; only what they returned and when may differ.
+func TestConcurrentTraceDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	ops := func() string {
+		p := filepath.Join(dir, "run.history")
+		if code, out, e := simrun(t, "-seed", "5", "-runs", "1", "-ops", "50", "-clients", "4", "-trace", p); code != exitOK {
+			t.Fatalf("exit %d: %s %s", code, out, e)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if i := strings.Index(l, "  #"); i >= 0 {
+				l = l[:i]
+			}
+			lines = append(lines, l)
+		}
+		return strings.Join(lines, "\n")
+	}
+	a, b := ops(), ops()
+	if a != b || !strings.Contains(a, "clients 4") {
+		t.Fatal("two runs of seed 5 with 4 clients ran different operations")
+	}
+}
+
+// A race bug: exit 1, the report, a saved history that -check checks again
+// offline with the same verdict and report every time, and an HTML view.
+func TestConcurrentReportAndOfflineCheck(t *testing.T) {
+	dir := t.TempDir()
+	hist, view := filepath.Join(dir, "fail.history"), filepath.Join(dir, "view.html")
+	code, out, errOut := simrun(t, "-seed", "1", "-runs", "50", "-clients", "8", "-backend", "mutant:create-check-then-insert", "-trace", hist, "-html", view)
+	if code != exitDiverged {
+		t.Fatalf("exit %d, want %d:\n%s%s", code, exitDiverged, out, errOut)
+	}
+	for _, want := range []string{"8 clients: not linearizable", "smallest failing part", "<-- no order explains this",
+		"replay: go run ./cmd/simrun -seed ", "-clients 8", "check it again with: go run ./cmd/simrun -check " + hist} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if b, err := os.ReadFile(view); err != nil || !bytes.Contains(b, []byte("<html")) {
+		t.Fatalf("the view: %v", err)
+	}
+	var reports [2]string
+	for i := range reports {
+		code, out, _ := simrun(t, "-check", hist)
+		if code != exitDiverged || !strings.Contains(out, "not linearizable") {
+			t.Fatalf("-check: exit %d:\n%s", code, out)
+		}
+		reports[i] = out
+	}
+	if reports[0] != reports[1] {
+		t.Fatalf("two checks of one history differ:\n%s\n%s", reports[0], reports[1])
+	}
+	view2 := filepath.Join(dir, "again.html")
+	if code, out, e := simrun(t, "-check", hist, "-html", view2); code != exitDiverged {
+		t.Fatalf("-check -html: exit %d: %s %s", code, out, e)
+	}
+	if _, err := os.Stat(view2); err != nil {
+		t.Fatal(err)
+	}
+	// The saved history replays as a trace too, on a correct backend.
+	if code, out, e := simrun(t, "-replay", hist); code != exitOK || !strings.Contains(out, "linearizable") {
+		t.Fatalf("-replay of the history on memory: exit %d: %s %s", code, out, e)
+	}
+}
+
+func TestConcurrentBadInput(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.history")
+	if err := os.WriteFile(corrupt, []byte("# hourglass history v1\nclients 2\nstart 2026-01-01T00:00:00Z\nc0 load a  # not-found @2-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	trace := filepath.Join(dir, "plain.trace")
+	if err := os.WriteFile(trace, []byte("start 2026-01-01T00:00:00Z\nload a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	readonly := filepath.Join(dir, "ro")
+	if err := os.Mkdir(readonly, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-clients", "0"}, "-clients 0 out of range"},
+		{[]string{"-clients", "-2"}, "out of range"},
+		{[]string{"-clients", "65"}, "out of range"},
+		{[]string{"-clients", "x"}, "invalid value"},
+		{[]string{"-clients", "8", "-ops", "9000000"}, "operations a run"},
+		{[]string{"-html", filepath.Join(dir, "v.html")}, "-html shows a concurrent history"},
+		{[]string{"-clients", "8", "-html", filepath.Join(dir, "no", "such", "v.html")}, "cannot write there"},
+		{[]string{"-clients", "8", "-html", dir}, "is a directory"},
+		{[]string{"-check", filepath.Join(dir, "missing")}, "no such file"},
+		{[]string{"-check", corrupt}, "bad interval"},
+		{[]string{"-check", trace}, "not a history"},
+		{[]string{"-check", corrupt, "-seed", "3"}, "drop -seed"},
+		{[]string{"-check", corrupt, "-backend", "postgres"}, "drop -backend"},
+	}
+	if os.Geteuid() != 0 { // root writes anywhere
+		tests = append(tests, struct {
+			args []string
+			want string
+		}{[]string{"-clients", "8", "-html", filepath.Join(readonly, "v.html")}, "cannot write there"})
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errOut := simrun(t, tt.args...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d (stdout %q, stderr %q)", code, exitUsage, out, errOut)
+			}
+			if !strings.Contains(errOut, tt.want) {
+				t.Fatalf("stderr %q does not name the problem (%q)", errOut, tt.want)
+			}
+		})
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".html") || strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("a failed run left %s behind", e.Name())
+		}
+	}
+}

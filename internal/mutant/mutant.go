@@ -9,6 +9,7 @@ package mutant
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -57,20 +58,66 @@ const (
 	// expiry the previous step removed, instead of at it: records sharing
 	// that expiry but not taken by the step are passed over.
 	SweepSkipsTies
+
+	// The race bugs below behave correctly when operations run one at a
+	// time: each splits an operation into two steps under the lock, with
+	// a gap between them where another client can get in, as a backend
+	// that sends two statements does. Only concurrent histories show them.
+
+	// CreateCheckThenInsert checks that no live record has the ID, then
+	// inserts, overwriting whatever another Create put there meanwhile.
+	CreateCheckThenInsert
+	// ChangeIDInsertThenDelete copies the record to the new ID, then
+	// deletes the old one: in between the session is live under both.
+	ChangeIDInsertThenDelete
+	// UpdateCheckThenWrite checks that the session is live, then writes it
+	// whole, bringing back a session deleted in between.
+	UpdateCheckThenWrite
+	// DeleteExpiredStaleSnapshot lists the expired records, then deletes
+	// them by ID, including one replaced by a live session in between.
+	DeleteExpiredStaleSnapshot
+	// UpdateTTLReadModifyWrite reads the record, then writes it back whole
+	// with the new expiry, undoing an Update (or a Delete) in between.
+	UpdateTTLReadModifyWrite
 	numBugs
 )
 
-var bugNames = [...]string{"none", "expiry-off-by-one", "update-resurrects", "change-id-resets-expiry", "change-id-keeps-old", "change-id-overwrites-live", "delete-expired-ignores-limit", "delete-expired-wrong-order", "create-overwrites-live", "update-ttl-extends", "no-truncation", "aliases-state", "delete-keeps-expired", "sweep-skips-ties"}
+// firstRace is the first race bug.
+const firstRace = CreateCheckThenInsert
+
+var bugNames = [...]string{"none", "expiry-off-by-one", "update-resurrects", "change-id-resets-expiry", "change-id-keeps-old", "change-id-overwrites-live", "delete-expired-ignores-limit", "delete-expired-wrong-order", "create-overwrites-live", "update-ttl-extends", "no-truncation", "aliases-state", "delete-keeps-expired", "sweep-skips-ties",
+	"create-check-then-insert", "change-id-insert-then-delete", "update-check-then-write", "delete-expired-stale-snapshot", "update-ttl-read-modify-write"}
 
 func (b Bug) String() string { return bugNames[b] }
 
-// Bugs lists every plantable bug.
+// IsRace reports whether the bug shows only when operations overlap.
+func (b Bug) IsRace() bool { return b >= firstRace }
+
+// Bugs lists the plantable bugs that a sequential run shows.
 func Bugs() []Bug {
 	out := make([]Bug, 0, numBugs-1)
-	for b := Bug(1); b < numBugs; b++ {
+	for b := Bug(1); b < firstRace; b++ {
 		out = append(out, b)
 	}
 	return out
+}
+
+// RaceBugs lists the bugs that only concurrent operations show.
+func RaceBugs() []Bug {
+	out := make([]Bug, 0, numBugs-firstRace)
+	for b := firstRace; b < numBugs; b++ {
+		out = append(out, b)
+	}
+	return out
+}
+
+// gap releases the lock between the two steps of a racy operation and
+// lets other goroutines run, as the round trip between two statements
+// would.
+func (s *Store) gap() {
+	s.mu.Unlock()
+	runtime.Gosched()
+	s.mu.Lock()
 }
 
 // Store is the plain store with at most one bug planted.
@@ -132,6 +179,9 @@ func (s *Store) Create(_ context.Context, id store.ID, state []byte, ttl time.Du
 	if _, ok := s.live(now, id); ok && s.bug != CreateOverwritesLive {
 		return store.ErrDuplicateID
 	}
+	if s.bug == CreateCheckThenInsert {
+		s.gap()
+	}
 	s.recs[id] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl)}
 	return nil
 }
@@ -162,6 +212,9 @@ func (s *Store) Update(_ context.Context, id store.ID, state []byte, ttl time.Du
 	if _, ok := s.live(now, id); !ok && s.bug != UpdateResurrects {
 		return store.ErrNotFound
 	}
+	if s.bug == UpdateCheckThenWrite {
+		s.gap()
+	}
 	s.recs[id] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl)}
 	return nil
 }
@@ -180,6 +233,9 @@ func (s *Store) UpdateTTL(_ context.Context, id store.ID, ttl time.Duration) err
 	r, ok := s.live(now, id)
 	if !ok {
 		return store.ErrNotFound
+	}
+	if s.bug == UpdateTTLReadModifyWrite {
+		s.gap()
 	}
 	if s.bug == UpdateTTLExtends {
 		r.Expires = s.expiry(r.Expires, ttl)
@@ -225,6 +281,12 @@ func (s *Store) ChangeID(_ context.Context, old, new store.ID) error {
 	if _, ok := s.live(now, new); ok && s.bug != ChangeIDOverwritesLive {
 		return store.ErrDuplicateID
 	}
+	if s.bug == ChangeIDInsertThenDelete {
+		s.recs[new] = r
+		s.gap()
+		delete(s.recs, old)
+		return nil
+	}
 	if s.bug != ChangeIDKeepsOld {
 		delete(s.recs, old)
 	}
@@ -245,6 +307,9 @@ func (s *Store) DeleteExpired(_ context.Context, limit int) (int, error) {
 	vs := s.expired(s.now(), func(time.Time) bool { return true }, s.bug != DeleteExpiredWrongOrder)
 	if limit > 0 && len(vs) > limit && s.bug != DeleteExpiredIgnoresLimit {
 		vs = vs[:limit]
+	}
+	if s.bug == DeleteExpiredStaleSnapshot {
+		s.gap()
 	}
 	for _, v := range vs {
 		delete(s.recs, v.id)

@@ -1,0 +1,284 @@
+package sim
+
+import (
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/hourglass-go/hourglass/model"
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// A world is one state the store may be in: the model's records, and the
+// sweeps that have started and not yet ended, each somewhere in its steps.
+// Worlds are never changed once built; a step makes new ones.
+type world struct {
+	m      *model.Model
+	sweeps []sweepRun // ordered by op
+	fp     uint64     // fingerprint of all of it
+
+	// reach memoises closure([w]): the search tries many operations in
+	// the same state, and the worlds a state's sweeps can reach are the
+	// same for each.
+	reach atomic.Pointer[[]*world]
+}
+
+// reachable returns closure([w]), computed once.
+func (w *world) reachable(limit int) ([]*world, bool) {
+	if r := w.reach.Load(); r != nil {
+		return *r, len(*r) <= limit
+	}
+	out, ok := closure([]*world{w}, limit)
+	if ok {
+		w.reach.Store(&out)
+	}
+	return out, ok
+}
+
+// sweepRun is a sweep in progress: store.Sweep is a series of atomic steps,
+// and other operations run between them, so the checker keeps how far each
+// running sweep has got and lets it take its steps at any point before it
+// returns.
+type sweepRun struct {
+	op      int       // the sweep's index in the trace
+	now     time.Time // its one clock reading
+	batch   int
+	removed int
+	from    time.Time // where its next step resumes (the latest expiry it removed)
+	started bool      // it has removed something: from is set
+	done    bool      // a step removed fewer than batch: it has finished
+}
+
+func newWorld(m *model.Model, sweeps []sweepRun) *world {
+	w := &world{m: m, sweeps: sweeps}
+	fp := m.Fingerprint()
+	for _, r := range sweeps {
+		// Mixed in order; the runs are kept sorted by op.
+		fp = fp*1099511628211 ^ uint64(r.op)<<32 ^ uint64(r.removed)<<1 ^ uint64(r.from.UnixNano())
+		if r.done {
+			fp ^= 1
+		}
+	}
+	w.fp = fp
+	return w
+}
+
+func (w *world) equal(o *world) bool {
+	return w.fp == o.fp && slices.Equal(w.sweeps, o.sweeps) && w.m.Equal(o.m)
+}
+
+// clone copies the world for a step to change: the model and the runs.
+func (w *world) clone() (*model.Model, []sweepRun) {
+	return w.m.Clone(), slices.Clone(w.sweeps)
+}
+
+// worlds is the checker's state: every world consistent with what the
+// backend has said so far along one order of the operations. It is a set:
+// no two members are equal.
+type worlds struct {
+	ws   []*world
+	hash uint64
+}
+
+func newWorlds(ws []*world) *worlds {
+	ws = dedupeWorlds(ws)
+	var h uint64
+	for _, w := range ws {
+		h += w.fp // order-independent: a set
+	}
+	return &worlds{ws: ws, hash: h}
+}
+
+func (s *worlds) equal(o *worlds) bool {
+	if s.hash != o.hash || len(s.ws) != len(o.ws) {
+		return false
+	}
+	for _, w := range s.ws {
+		if !slices.ContainsFunc(o.ws, w.equal) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *worlds) contains(w *world) bool { return slices.ContainsFunc(s.ws, w.equal) }
+
+// inflight reports whether any world has a sweep running.
+func (s *worlds) inflight() bool {
+	for _, w := range s.ws {
+		if len(w.sweeps) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// dedupeWorlds drops worlds equal to an earlier one, keeping order.
+func dedupeWorlds(ws []*world) []*world {
+	if len(ws) < 2 {
+		return ws
+	}
+	out := ws[:0:0]
+	seen := make(map[uint64][]*world, len(ws))
+	for _, w := range ws {
+		if slices.ContainsFunc(seen[w.fp], w.equal) {
+			continue
+		}
+		seen[w.fp] = append(seen[w.fp], w)
+		out = append(out, w)
+	}
+	return out
+}
+
+// sweepSteps returns the worlds a world can reach by one step of one of its
+// running sweeps. A step resumes where the previous one ended, or, as a
+// sweep built on DeleteExpired does, from the start: the two differ only
+// when records were written behind the resume point while the sweep ran,
+// and the contract lets a sweep take or leave those.
+func (w *world) sweepSteps() []*world {
+	var out []*world
+	for k, r := range w.sweeps {
+		if r.done {
+			continue
+		}
+		var fromPoint *time.Time
+		if r.started && !r.behind(w.m) {
+			// Nothing behind the resume point: both kinds of step are
+			// the same, and the one from the start is cheaper to find.
+			fromPoint = nil
+		} else if r.started {
+			fromPoint = &r.from
+		}
+		for _, from := range [...]*time.Time{fromPoint, nil} {
+			if !r.takes(w.m, from) {
+				// A step that removes nothing only ends the sweep. A
+				// sweep left running can still end that way when it
+				// returns, and ended, it would differ only in not
+				// taking a record written later (by a client whose
+				// clock is behind): keeping the running world alone
+				// halves the worlds per sweep, at the price of letting
+				// such a record go to a sweep that had in fact ended.
+				if fromPoint == nil {
+					break
+				}
+				continue
+			}
+			runs := slices.Clone(w.sweeps)
+			m := w.m.Clone() // worlds share models they do not change
+			runs[k] = r.step(m, from)
+			out = append(out, newWorld(m, runs))
+			if fromPoint == nil {
+				break // the same step
+			}
+		}
+	}
+	return out
+}
+
+// behind reports whether a record expired at the sweep's reading lies
+// behind its resume point: one written while it ran.
+func (r sweepRun) behind(m *model.Model) bool {
+	for _, e := range m.Expired(r.now) {
+		if e.Expires.Before(r.from) {
+			return true
+		}
+	}
+	return false
+}
+
+// takes reports whether a step resuming at from would remove anything.
+func (r sweepRun) takes(m *model.Model, from *time.Time) bool {
+	for _, e := range m.Expired(r.now) {
+		if from == nil || !e.Expires.Before(*from) {
+			return true
+		}
+	}
+	return false
+}
+
+// step takes one step of the sweep on m, resuming at from.
+func (r sweepRun) step(m *model.Model, from *time.Time) sweepRun {
+	gone := m.SweepStep(r.now, from, r.batch)
+	r.removed += len(gone)
+	if len(gone) > 0 {
+		r.from, r.started = gone[len(gone)-1].Expires, true
+	}
+	r.done = len(gone) < r.batch
+	return r
+}
+
+// closure adds to ws every world its running sweeps can reach by taking
+// steps: before an operation, each running sweep may have taken any number
+// of them. It gives up, returning false, past limit worlds.
+func closure(ws []*world, limit int) ([]*world, bool) {
+	out := slices.Clone(ws)
+	seen := make(map[uint64][]*world, len(ws))
+	for _, w := range ws {
+		seen[w.fp] = append(seen[w.fp], w)
+	}
+	for i := 0; i < len(out); i++ {
+		for _, n := range out[i].sweepSteps() {
+			if slices.ContainsFunc(seen[n.fp], n.equal) {
+				continue
+			}
+			seen[n.fp] = append(seen[n.fp], n)
+			out = append(out, n)
+			if len(out) > limit {
+				return nil, false
+			}
+		}
+	}
+	return out, true
+}
+
+// conflicts reports whether the order of op and a step of one of w's
+// running sweeps can matter. A step removes only records expired at its
+// sweep's clock reading, so an operation whose IDs hold no such record,
+// before it or after it, commutes with every step: the steps can wait
+// until an operation that does not. Waiting keeps the set of worlds small,
+// and loses none: the ones skipped are the same states reached in another
+// order.
+func (w *world) conflicts(p *input) bool {
+	if len(w.sweeps) == 0 {
+		return false
+	}
+	var ids [2]store.ID
+	var n int
+	var writes *time.Time // the expiry the operation writes, if any
+	switch o := p.op.(type) {
+	case Create:
+		ids[0], n = o.ID, 1
+		e := store.Expiry(p.ev.Now, o.TTL)
+		writes = &e
+	case Update:
+		ids[0], n = o.ID, 1
+		e := store.Expiry(p.ev.Now, o.TTL)
+		writes = &e
+	case UpdateTTL:
+		ids[0], n = o.ID, 1
+		e := store.Expiry(p.ev.Now, o.TTL)
+		writes = &e
+	case Load:
+		ids[0], n = o.ID, 1
+	case Delete:
+		ids[0], n = o.ID, 1
+	case ChangeID:
+		ids[0], ids[1], n = o.Old, o.New, 2
+	default:
+		return true // DeleteExpired, and anything new: assume it does
+	}
+	for _, r := range w.sweeps {
+		if r.done {
+			continue
+		}
+		if writes != nil && !r.now.Before(*writes) {
+			return true // it writes a record the sweep would take
+		}
+		for _, id := range ids[:n] {
+			if rec, ok := w.m.Get(id); ok && !rec.LiveAt(r.now) {
+				return true
+			}
+		}
+	}
+	return false
+}
