@@ -97,29 +97,54 @@ WHERE s.expires <= $4`,
 		// the row goes whether or not it was live, in one statement.
 		delete: newStatement(`DELETE FROM `+t+` WHERE id = $1 RETURNING expires`,
 			[]uint32{oidText}, []uint32{oidTimestamptz}),
-		// $1 old, $2 new, $3 now. PostgreSQL runs the parts of a statement
-		// with data-modifying CTEs in no documented order, so the order is
-		// forced through data dependencies instead, each step reading the
-		// previous one's result:
-		//  1. src locks the live row at old (or finds none), so that nobody
-		//     can delete, expire or rename it under us;
-		//  2. gone removes an expired row at new, but only if src found old
-		//     live: a ChangeID that fails with ErrNotFound leaves an
-		//     expired target in place for DeleteExpired to count;
-		//  3. the UPDATE renames old. Its condition needs count(*) over
-		//     gone, so no row is renamed before the DELETE has finished:
-		//     an expired target is gone when the new key is claimed, and a
-		//     live one makes the UPDATE fail with unique_violation (23505,
-		//     reported as ErrDuplicateID), rolling everything back.
-		// TestChangeID* check each outcome, including the expired target.
-		changeID: newStatement(`WITH src AS MATERIALIZED (
-	SELECT id FROM `+t+` WHERE id = $1 AND expires > $3 FOR UPDATE
+		// $1 old, $2 new, $3 now. One row back: whether old is live,
+		// whether new is live, whether the session moved.
+		//  1. locked takes the row lock of whatever is at old and at new,
+		//     in byte order of ID, so that two ChangeIDs in opposite
+		//     directions wait for each other instead of deadlocking. Under
+		//     READ COMMITTED, a row another transaction changed is read at
+		//     its latest version once locked, so src and dst below see
+		//     old and new as they are, not as the snapshot had them.
+		//  2. A live target is ErrDuplicateID and nothing changes; so is a
+		//     source that is not live (ErrNotFound).
+		//  3. An expired target takes the session in place (over), and the
+		//     source row goes (gone). Deleting the target and renaming
+		//     the source instead would replace the target's row by another
+		//     one: a statement of another client that had found the old
+		//     row (an Update by an instance whose clock still sees it live)
+		//     would wait for it, find it deleted, and report the session
+		//     missing although one was live under the ID throughout.
+		//     Updated in place, the row is followed to its new version.
+		//  4. With nothing at the target, the source row is renamed. A row
+		//     another transaction inserted at new after this statement's
+		//     snapshot makes the rename fail with unique_violation, and the
+		//     statement runs again with a fresh snapshot (Store.ChangeID):
+		//     the target is then seen, live or expired, and handled as
+		//     above, where reporting ErrDuplicateID for a target that may
+		//     be expired was wrong.
+		// The data-modifying parts run in an order forced by their data
+		// dependencies (gone reads over), and touch disjoint rows.
+		changeID: newStatement(`WITH locked AS MATERIALIZED (
+	SELECT id, state, expires FROM `+t+` WHERE id = ANY (ARRAY[$1, $2]::text[])
+	ORDER BY id COLLATE "C" FOR UPDATE
+), src AS MATERIALIZED (
+	SELECT state, expires FROM locked WHERE id = $1 AND expires > $3
+), dst AS MATERIALIZED (
+	SELECT expires > $3 AS live FROM locked WHERE id = $2
+), over AS (
+	UPDATE `+t+` AS t SET state = src.state, expires = src.expires FROM src
+	WHERE t.id = $2 AND EXISTS (SELECT 1 FROM dst WHERE NOT live)
+	RETURNING 1
 ), gone AS (
-	DELETE FROM `+t+` WHERE id = $2 AND expires <= $3 AND EXISTS (SELECT 1 FROM src)
+	DELETE FROM `+t+` WHERE id = $1 AND EXISTS (SELECT 1 FROM over)
+	RETURNING 1
+), renamed AS (
+	UPDATE `+t+` SET id = $2 WHERE id = $1 AND EXISTS (SELECT 1 FROM src) AND NOT EXISTS (SELECT 1 FROM dst)
 	RETURNING 1
 )
-UPDATE `+t+` SET id = $2 WHERE id = $1 AND expires > $3 AND (SELECT count(*) FROM gone) >= 0`,
-			[]uint32{oidText, oidText, oidTimestamptz}, nil),
+SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM dst WHERE live),
+	(SELECT count(*) FROM over) + (SELECT count(*) FROM renamed) + 0 * (SELECT count(*) FROM gone)`,
+			[]uint32{oidText, oidText, oidTimestamptz}, []uint32{oidInt8, oidInt8, oidInt8}),
 		// $1 id, $2 now. Used only by ChangeID(old, old): a row means live.
 		isLive: newStatement(`SELECT true FROM `+t+` WHERE id = $1 AND expires > $2`,
 			[]uint32{oidText, oidTimestamptz}, []uint32{oidBool}),
@@ -128,14 +153,21 @@ UPDATE `+t+` SET id = $2 WHERE id = $1 AND expires > $3 AND (SELECT count(*) FRO
 		// index in order, evaluated once into an array whose rows the
 		// DELETE then finds through the primary key: neither side scans the
 		// table, whatever the planner estimates (an IN (subquery) turned
-		// into a hash join over the whole table). SKIP LOCKED lets
-		// concurrent cleaners take disjoint batches, and never makes
-		// cleanup wait on a row a request holds.
+		// into a hash join over the whole table). FOR UPDATE waits for a
+		// row another transaction holds rather than skipping it (SKIP
+		// LOCKED did): the holder may be about to make it live (a Create
+		// replacing it, not yet committed) or may roll back and leave it
+		// expired, and a batch that skipped it would have answered for a
+		// state the table was never in; the simulator's concurrent
+		// checker found both. Once locked, a row the holder deleted or
+		// made live is passed over and the walk goes on to the next, so
+		// the batch is the earliest expired records when it commits.
+		// Concurrent cleaners take turns on the rows they share.
 		deleteExpired: newStatement(`DELETE FROM `+t+` WHERE id = ANY (ARRAY(
 	SELECT id FROM `+t+` WHERE expires <= $1
 	ORDER BY expires, id COLLATE "C"
 	LIMIT $2
-	FOR UPDATE SKIP LOCKED
+	FOR UPDATE
 ))`,
 			[]uint32{oidTimestamptz, oidInt8}, nil),
 		// $1 now, $2 batch size, $3 where the previous batch ended (its
@@ -145,13 +177,14 @@ UPDATE `+t+` SET id = $2 WHERE id = $1 AND expires > $3 AND (SELECT count(*) FRO
 		// index until VACUUM, and walking past them again on every call is
 		// what made a backlog's last batches several times dearer than its
 		// first. ">=" rather than ">": a batch may end inside a run of equal
-		// expiries. One row back: how many went, and the latest expiry.
+		// expiries. Rows other transactions hold are waited for, as in
+		// deleteExpired. One row back: how many went, and the latest expiry.
 		sweep: newStatement(`WITH batch AS (
 	DELETE FROM `+t+` WHERE id = ANY (ARRAY(
 		SELECT id FROM `+t+` WHERE expires <= $1 AND expires >= $3
 		ORDER BY expires, id COLLATE "C"
 		LIMIT $2
-		FOR UPDATE SKIP LOCKED
+		FOR UPDATE
 	))
 	RETURNING expires
 )
@@ -172,6 +205,7 @@ ORDER BY a.attnum`,
 	}
 	upsert := st.create
 	st.insert.onUnique = &upsert
+	st.changeID.retryUnique = true
 	return st, nil
 }
 

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -121,7 +122,10 @@ func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
 // with the same parameters (and so the same clock reading):
 //
 //   - unique_violation, when st has an onUnique statement: that one runs
-//     instead (Create's INSERT finding the ID taken);
+//     instead (Create's INSERT finding the ID taken); when st is marked
+//     retryUnique, st runs again with a fresh snapshot, up to
+//     maxUniqueAttempts times (ChangeID meeting a target inserted after
+//     its snapshot);
 //   - a deadlock or serialization failure (two ChangeIDs swapping IDs wait
 //     on each other's new key and PostgreSQL aborts one; or the pool runs
 //     at a stricter isolation level): the same statement runs again, up to
@@ -151,6 +155,8 @@ func (s *Store) writeAt(ctx context.Context, op string, st *statement, now time.
 		case st.onUnique != nil && sqlState(rerr.err) == "23505":
 			st = st.onUnique
 			continue
+		case st.retryUnique && attempt < maxUniqueAttempts && ctx.Err() == nil && sqlState(rerr.err) == "23505":
+			continue
 		case attempt < maxAttempts && ctx.Err() == nil && isConflict(rerr.err):
 			continue
 		case !rerr.executed:
@@ -177,6 +183,10 @@ func (s *Store) read(ctx context.Context, op string, st *statement, a *args, row
 
 // maxAttempts bounds how often a statement that lost a conflict is run.
 const maxAttempts = 5
+
+// maxUniqueAttempts bounds how often a retryUnique statement runs: each
+// rerun needs yet another row inserted at its key while it ran.
+const maxUniqueAttempts = 20
 
 // isConflict reports a deadlock or serialization failure.
 func isConflict(err error) bool {
@@ -308,20 +318,40 @@ func (s *Store) ChangeID(ctx context.Context, old, new store.ID) error {
 	if old == new {
 		return s.changeToSelf(ctx, old)
 	}
-	tag, err := s.write(ctx, "change id", &s.sql.changeID, func(a *args, now time.Time) {
-		a.text(string(old)).text(string(new)).instant(now)
-	}, nil)
-	switch {
-	case sqlState(err) == "23505" && !store.IsAmbiguous(err):
-		// unique_violation: new is held by a live record, or by one a
-		// concurrent transaction just committed, which is live too.
-		return store.ErrDuplicateID
-	case err != nil:
-		return err
-	case tag.RowsAffected() == 0:
-		return store.ErrNotFound
+	for attempt := 1; ; attempt++ {
+		var srcLive, dstLive, moved int64
+		_, err := s.write(ctx, "change id", &s.sql.changeID, func(a *args, now time.Time) {
+			a.text(string(old)).text(string(new)).instant(now)
+		}, func(v [][]byte) (err error) {
+			if srcLive, err = decodeMicros(v[0]); err != nil {
+				return err
+			}
+			if dstLive, err = decodeMicros(v[1]); err != nil {
+				return err
+			}
+			moved, err = decodeMicros(v[2])
+			return err
+		})
+		switch {
+		case err != nil:
+			return err
+		case srcLive == 0:
+			return store.ErrNotFound
+		case dstLive > 0:
+			return store.ErrDuplicateID
+		case moved == 1:
+			return nil
+		case attempt < maxUniqueAttempts && ctx.Err() == nil:
+			// The locks read the rows' latest versions, but the
+			// statement's writes find rows through its snapshot: a row
+			// renamed to old after the snapshot was taken is locked as
+			// the source and then not found to move. The statement
+			// changed nothing (the writes are all conditional on one
+			// another), so it runs again, with a fresh snapshot.
+			continue
+		}
+		return fmt.Errorf("pgstore: change id: the source kept changing under the statement (%d attempts)", attempt)
 	}
-	return nil
 }
 
 // changeToSelf answers ChangeID(id, id) with a read: renaming a record onto

@@ -40,6 +40,9 @@ type statement struct {
 	// onUnique, if set, runs instead when this statement fails with
 	// unique_violation.
 	onUnique *statement
+	// retryUnique: unique_violation means a row was inserted after the
+	// statement's snapshot, and the statement runs again to see it.
+	retryUnique bool
 }
 
 func newStatement(sql string, params, result []uint32) statement {

@@ -36,6 +36,12 @@ func (v Verdict) String() string {
 	return fmt.Sprintf("verdict(%d)", uint8(v))
 }
 
+// maxClosure bounds the worlds one world's running sweeps can reach by
+// their steps before an operation. It is larger than maxWorlds: most of
+// those worlds differ only in how the removals so far are shared between
+// the sweeps, and the operation (a sweep's end, above all) keeps few.
+const maxClosure = 16 * maxWorlds
+
 // DefaultMaxSteps is how many model steps one search may take unless
 // CheckOptions says otherwise. A linearizable history of 10,000 operations
 // by 8 clients usually takes one to two times its length; the bound also
@@ -135,7 +141,7 @@ func (s *search) step(ctx context.Context, state, in, _ any) (bool, any) {
 		var expanded []*world
 		for _, w := range ws {
 			if p.role == sweepEnd || w.conflicts(p) {
-				c, ok := w.reachable(maxWorlds)
+				c, ok := w.reachable(maxClosure)
 				if !ok {
 					s.overflow.Store(true)
 					return false, nil

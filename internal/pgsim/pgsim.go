@@ -9,6 +9,14 @@
 // possible. One connection also makes faults land deterministically: the
 // armed operation is the one that meets the broken connection. Pings on
 // acquire and background health checks are off for the same reason.
+//
+// In a run of several clients (sim.Record), each client is a separate
+// application server: a pgstore.Store on a pool of its own, with its own
+// fault dialer, so that a network fault hits the connection of the client
+// it was armed for. Server faults hit everyone: a crash or a termination
+// ends every client's connections, and a statement timeout's lock holds up
+// every client, which is what the checker's excuse for overlapping
+// operations is for.
 package pgsim
 
 import (
@@ -37,17 +45,31 @@ const statementTimeout = "150ms"
 
 // Harness is a PostgreSQL server prepared for simulator runs.
 type Harness struct {
-	dsn     string
-	cluster *pgcluster.Cluster // nil for a server we were given: no crashes
-	app     string             // application_name of the simulated pool
-	table   string
-	dialer  *faults.Dialer
-	pool    *pgxpool.Pool // the store's: one connection, faulted
-	admin   *pgxpool.Pool // the harness's own: never faulted
+	dsn      string
+	cluster  *pgcluster.Cluster // nil for a server we were given: no crashes
+	app      string             // application_name of the simulated pool
+	table    string
+	dialer   *faults.Dialer
+	pool     *pgxpool.Pool // the store's: one connection, faulted
+	timeZone string
+	admin    *pgxpool.Pool // the harness's own: never faulted
 
 	timeoutArmed atomic.Bool
 	mu           sync.Mutex
 	timedOut     map[*pgx.Conn]bool // connections with the short timeout set
+
+	// clients are the pools of clients 1 and up, made on first use and
+	// kept across runs, each with its own fault dialer.
+	clients []clientPool
+	limits  store.Limits // the current run's, for its clients' stores
+	// faulting serialises server faults: two clients armed at once take
+	// turns, each fault held until its operation ends.
+	faulting sync.Mutex
+}
+
+type clientPool struct {
+	pool   *pgxpool.Pool
+	dialer *faults.Dialer
 }
 
 // Options configure New.
@@ -81,21 +103,10 @@ func New(ctx context.Context, dsn string, opts Options) (*Harness, error) {
 		dialer:   faults.NewDialer(nil),
 		timedOut: map[*pgx.Conn]bool{},
 	}
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("pgsim: %w", err)
-	}
-	cfg.MaxConns, cfg.MinConns = 1, 0
-	cfg.HealthCheckPeriod = time.Hour
-	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
-	cfg.ConnConfig.DialFunc = h.dialer.DialContext
-	cfg.ConnConfig.RuntimeParams["application_name"] = h.app
-	if opts.TimeZone != "" {
-		cfg.ConnConfig.RuntimeParams["timezone"] = opts.TimeZone
-	}
-	cfg.PrepareConn = h.prepareConn
-	if h.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
-		return nil, fmt.Errorf("pgsim: %w", err)
+	h.timeZone = opts.TimeZone
+	var err error
+	if h.pool, err = h.newPool(ctx, h.dialer); err != nil {
+		return nil, err
 	}
 	acfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -118,27 +129,120 @@ func New(ctx context.Context, dsn string, opts Options) (*Harness, error) {
 	return h, nil
 }
 
+// newPool makes a pool of one connection for a simulated application
+// server, its connections dialled through dialer.
+func (h *Harness) newPool(ctx context.Context, dialer *faults.Dialer) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(h.dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgsim: %w", err)
+	}
+	cfg.MaxConns, cfg.MinConns = 1, 0
+	cfg.HealthCheckPeriod = time.Hour
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+	cfg.ConnConfig.DialFunc = dialer.DialContext
+	cfg.ConnConfig.RuntimeParams["application_name"] = h.app
+	if h.timeZone != "" {
+		cfg.ConnConfig.RuntimeParams["timezone"] = h.timeZone
+	}
+	cfg.PrepareConn = h.prepareConn
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgsim: %w", err)
+	}
+	return pool, nil
+}
+
 // Close releases the pools; it does not stop a cluster.
 func (h *Harness) Close() {
 	h.pool.Close()
+	for _, c := range h.clients {
+		c.pool.Close()
+	}
 	h.admin.Close()
 }
 
 // Factory is a sim.Factory: an empty session table, a pgstore reading the
 // run's clock, and the run's Injector wired to the connections and to the
 // server hooks. It may be called many times; runs must not overlap.
-func (h *Harness) Factory(env sim.Env) (store.Store, error) {
-	s, err := h.prepare(env)
+func (h *Harness) Factory(env sim.Env) (store.Store, error) { return h.wrapped(nil)(env) }
+
+// Wrap turns a client's pgstore into the store a run uses: a test plants a
+// bug this way. pool is the client's, for statements of its own.
+type Wrap func(s *pgstore.Store, pool *pgxpool.Pool, clk clock.Clock) store.Store
+
+// wrapped is Factory with every client's store, second instances
+// included, passed through wrap (nil: none).
+func (h *Harness) wrapped(wrap Wrap) sim.Factory {
+	return func(env sim.Env) (store.Store, error) {
+		s, err := h.prepare(env)
+		if err != nil {
+			return nil, err
+		}
+		r := &runStore{h: h, wrap: wrap}
+		r.Store = sim.Instances(r.wrapStore(s, h.pool, env.Clock), func(clk clock.Clock) store.Store {
+			second, err := h.newStore(clk, env.Limits)
+			if err != nil {
+				panic(err) // the same options just worked for the first instance
+			}
+			return r.wrapStore(second, h.pool, clk)
+		})
+		return r, nil
+	}
+}
+
+// runStore is a run's first store; it gives the run's other clients
+// stores of their own (sim.Clienter).
+type runStore struct {
+	store.Store
+	h    *Harness
+	wrap Wrap
+}
+
+func (r *runStore) wrapStore(s *pgstore.Store, pool *pgxpool.Pool, clk clock.Clock) store.Store {
+	if r.wrap == nil {
+		return s
+	}
+	return r.wrap(s, pool, clk)
+}
+
+func (r *runStore) Instance(clk clock.Clock) store.Store {
+	return r.Store.(sim.Instancer).Instance(clk)
+}
+
+func (r *runStore) Capabilities() store.Capabilities { return store.CapabilitiesOf(r.Store) }
+
+func (r *runStore) Sweep(ctx context.Context, batch int) (int, error) {
+	return store.Sweep(ctx, r.Store, batch)
+}
+
+// Client implements sim.Clienter: client n (1 and up) is a pgstore on a
+// pool of its own, whose connections carry the client's faults.
+func (r *runStore) Client(n int, clk clock.Clock, in *faults.Injector) (store.Store, error) {
+	s, pool, err := r.h.client(n, clk, in)
 	if err != nil {
 		return nil, err
 	}
-	return sim.Instances(s, func(clk clock.Clock) store.Store {
-		second, err := h.newStore(clk, env.Limits)
+	return r.wrapStore(s, pool, clk), nil
+}
+
+func (h *Harness) client(n int, clk clock.Clock, in *faults.Injector) (*pgstore.Store, *pgxpool.Pool, error) {
+	if n == 0 {
+		s, err := h.newStore(clk, h.limits)
+		return s, h.pool, err
+	}
+	for len(h.clients) < n {
+		d := faults.NewDialer(nil)
+		pool, err := h.newPool(context.Background(), d)
 		if err != nil {
-			panic(err) // the same options just worked for the first instance
+			return nil, nil, err
 		}
-		return second
-	}), nil
+		h.clients = append(h.clients, clientPool{pool: pool, dialer: d})
+	}
+	c := h.clients[n-1]
+	c.dialer.Use(in)
+	in.SetServer(h)
+	s, err := pgstore.New(c.pool, pgstore.Options{Clock: clk, Limits: h.limits, Table: h.table})
+	return s, c.pool, err
 }
 
 // prepare empties the table, wires env's Injector and returns the run's
@@ -152,6 +256,7 @@ func (h *Harness) prepare(env sim.Env) (*pgstore.Store, error) {
 		h.dialer.Use(env.Faults)
 		env.Faults.SetServer(h)
 	}
+	h.limits = env.Limits
 	return h.newStore(env.Clock, env.Limits)
 }
 
@@ -159,31 +264,46 @@ func (h *Harness) newStore(clk clock.Clock, l store.Limits) (*pgstore.Store, err
 	return pgstore.New(h.pool, pgstore.Options{Clock: clk, Limits: l, Table: h.table})
 }
 
-// discard drops the store's pooled connections after a server fault, so that
-// one the armed operation did not use is not left dead for the next.
-func (h *Harness) discard() { h.pool.Reset() }
+// discard drops every client's pooled connections after a server fault,
+// so that one the armed operation did not use is not left dead for an
+// operation that starts after the fault, which has no fault in effect.
+// It also ends the fault's turn.
+func (h *Harness) discard() {
+	h.pool.Reset()
+	for _, c := range h.clients {
+		c.pool.Reset()
+	}
+	h.faulting.Unlock()
+}
 
-// Terminate ends the server process behind the store's connection and waits
-// until it is gone.
+// Terminate ends the server processes behind every client's connections
+// and waits until they are gone.
 func (h *Harness) Terminate(ctx context.Context) (func(), error) {
+	h.faulting.Lock()
 	if err := h.terminate(ctx); err != nil {
+		h.faulting.Unlock()
 		return nil, err
 	}
 	return h.discard, nil
 }
 
 func (h *Harness) terminate(ctx context.Context) error {
-	const q = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`
-	var n int
-	if err := h.admin.QueryRow(ctx, q, h.app).Scan(&n); err != nil {
+	// The processes to wait for are the ones terminated: other clients,
+	// still working, may connect again at once. The termination is in the
+	// aggregate's FILTER, evaluated only for rows the WHERE kept: in the
+	// WHERE itself, PostgreSQL may call it before testing the name, on
+	// every process, this one included.
+	const q = `SELECT coalesce(array_agg(pid) FILTER (WHERE pg_terminate_backend(pid)), '{}') FROM pg_stat_activity WHERE application_name = $1`
+	var pids []int32
+	if err := h.admin.QueryRow(ctx, q, h.app).Scan(&pids); err != nil {
 		return err
 	}
-	if n == 0 {
+	if len(pids) == 0 {
 		return errors.New("pgsim: no connection to terminate")
 	}
 	for range 200 {
 		var left int
-		if err := h.admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, h.app).Scan(&left); err != nil {
+		if err := h.admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)`, pids).Scan(&left); err != nil {
 			return err
 		}
 		if left == 0 {
@@ -199,10 +319,13 @@ func (h *Harness) Crash(ctx context.Context) (func(), error) {
 	if h.cluster == nil {
 		return nil, errors.New("pgsim: crash needs a server the harness started")
 	}
+	h.faulting.Lock()
 	if err := h.cluster.Kill(); err != nil {
+		h.faulting.Unlock()
 		return nil, err
 	}
 	if err := h.cluster.Restart(ctx); err != nil {
+		h.faulting.Unlock()
 		return nil, err
 	}
 	h.admin.Reset() // the harness's own connections died with the server
@@ -213,18 +336,22 @@ func (h *Harness) Crash(ctx context.Context) (func(), error) {
 // store's connection a short statement timeout, so that the armed operation
 // waits on the lock until the server cancels it.
 func (h *Harness) Timeout(ctx context.Context) (func(), error) {
+	h.faulting.Lock()
 	tx, err := h.admin.Begin(ctx)
 	if err != nil {
+		h.faulting.Unlock()
 		return nil, err
 	}
 	if _, err := tx.Exec(ctx, "LOCK TABLE "+pgx.Identifier{h.table}.Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 		_ = tx.Rollback(ctx)
+		h.faulting.Unlock()
 		return nil, err
 	}
 	h.timeoutArmed.Store(true)
 	return func() {
 		h.timeoutArmed.Store(false)
 		_ = tx.Rollback(context.Background())
+		h.faulting.Unlock()
 	}, nil
 }
 

@@ -151,3 +151,50 @@ load -
 		}
 	}
 }
+
+// Every fault profile with 8 clients at once, each a pgstore on its own
+// pool: no false alarm, the faults fire, and server faults (a crash, a
+// terminated backend, a held lock) hit clients other than the one they
+// were armed for, whose failures the checker then excuses.
+func TestConcurrentFaultProfiles(t *testing.T) {
+	h := harness(t)
+	for _, name := range []string{"none", "store", "net", "server", "clock", "all"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := faults.LookupProfile(name, 0.05)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seeds, ops := uint64(6), 60
+			if name == "server" {
+				seeds = 3
+			}
+			fired, bystanders := 0, 0
+			for seed := uint64(1); seed <= seeds; seed++ {
+				hist, err := sim.Record(context.Background(), sim.Generate(seed, sim.GenConfig{Ops: ops, Clients: 8, Faults: p}), h.Factory)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r := sim.Check(hist, sim.CheckOptions{}); r.Verdict != sim.Linearizable {
+					t.Fatalf("seed %d: %s\n%s", seed, r, hist)
+				}
+				for k, n := range hist.Faults {
+					if k != "second-instance" {
+						fired += n
+					}
+				}
+				for _, ev := range hist.Events {
+					if ev.Fired == 0 && (ev.Outcome.Kind == sim.Failed || ev.Outcome.Kind == sim.Ambiguous) {
+						bystanders++
+					}
+				}
+			}
+			if name != "none" && fired == 0 {
+				t.Fatal("no fault fired")
+			}
+			if name == "server" && bystanders == 0 {
+				t.Fatal("no server fault hit another client's operation")
+			}
+			t.Logf("%d faults fired, %d operations of other clients failed beside them", fired, bystanders)
+		})
+	}
+}

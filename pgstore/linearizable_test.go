@@ -1,0 +1,166 @@
+package pgstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hourglass-go/hourglass/clock"
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// The tests below pin down, each with one interleaving forced by row locks,
+// three ways pgstore broke linearizability that the simulator's concurrent
+// checker found (histories in internal/pgsim/testdata/defects): each
+// statement ran alone is right, and only a statement of another client
+// committing at the wrong moment showed them.
+
+// blocked waits until n statements on f's table are waiting for a lock, so
+// that a test can order what happens next. It polls the server, not the
+// clock of any store.
+func blocked(t *testing.T, f *fixture, n int) {
+	t.Helper()
+	for range 1000 {
+		var waiting int
+		if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'`, f.table).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= n {
+			return
+		}
+		time.Sleep(2 * time.Millisecond) // a statement reaching its lock, not simulated time
+	}
+	t.Fatalf("%d statements never waited on a lock", n)
+}
+
+// async runs fn in a goroutine and returns a channel with its error.
+func async(fn func() error) chan error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	return done
+}
+
+// holdRow starts a transaction that locks id's row, as a caller's own
+// transaction or a statement of another client would.
+func holdRow(t *testing.T, f *fixture, id store.ID) pgx.Tx {
+	t.Helper()
+	tx, err := f.pool.Begin(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(f.ctx, "SELECT 1 FROM "+f.s.Table()+" WHERE id = $1 FOR UPDATE", string(id)); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// Defect: ChangeID reported ErrDuplicateID over a target that, by its own
+// clock, had expired, when the target was committed by another writer
+// after the ChangeID's statement took its snapshot: the rename hit the
+// unique index. Now the statement runs again and sees the target.
+func TestChangeIDOntoATargetInsertedAfterItsSnapshot(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustCreate("src", "session", 2*time.Hour)
+	// A second application server whose clock is an hour behind: the
+	// target it writes is live for it and long expired for f.s.
+	behind, err := New(f.pool, Options{Clock: clock.NewSim(t0.Add(-time.Hour)), Table: f.table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := holdRow(t, f, "src") // ChangeID takes its snapshot, then waits here
+	done := async(func() error { return f.s.ChangeID(f.ctx, "src", "dst") })
+	blocked(t, f, 1)
+	if err := behind.Create(f.ctx, "dst", []byte("stale"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("ChangeID onto a target expired by its clock: %v, want success", err)
+	}
+	f.wantRecord("dst", "session", t0.Add(2*time.Hour))
+	f.wantNotFound("src")
+}
+
+// Defect: DeleteExpired skipped rows other transactions held (FOR UPDATE
+// SKIP LOCKED). A holder that did not end up removing the row (a
+// transaction that rolled back, or, seen by the checker, a Create's upsert
+// not yet committed) left the earliest expired record in place while a
+// later one went. Now cleanup waits for the row.
+func TestDeleteExpiredWaitsForAHeldRow(t *testing.T) {
+	t.Parallel()
+	for _, sweep := range []bool{false, true} {
+		f := newFixture(t)
+		f.mustCreate("x", "first to expire", time.Second)
+		f.mustCreate("y", "second", 2*time.Second)
+		f.clk.Add(time.Hour)
+		tx := holdRow(t, f, "x")
+		done := async(func() error {
+			var n int
+			var err error
+			if sweep {
+				n, _, err = f.s.StartSweep().Next(f.ctx, 1)
+			} else {
+				n, err = f.s.DeleteExpired(f.ctx, 1)
+			}
+			if err == nil && n != 1 {
+				t.Errorf("removed %d, want 1", n)
+			}
+			return err
+		})
+		blocked(t, f, 1)
+		if err := tx.Rollback(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(-time.Hour) // both live again, if still held
+		f.wantNotFound("x")
+		f.wantRecord("y", "second", t0.Add(2*time.Second))
+	}
+}
+
+// Defect: ChangeID onto an expired target deleted the target's row and
+// renamed the source's. An Update of the target by an application server
+// whose clock still saw it live, waiting on the target's row, then found
+// it deleted and reported the session missing, though a session was live
+// under that ID throughout. Now the target's row takes the session in
+// place, and the waiting Update follows it.
+func TestUpdateWaitingOnAChangeIDTargetFollowsIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustCreate("dst", "old", time.Minute) // expired for f.s at t0+1h
+	f.clk.Set(t0.Add(time.Hour))
+	f.mustCreate("src", "moved", time.Hour)
+	// For the other server the target is still live.
+	behind, err := New(f.pool, Options{Clock: clock.NewSim(t0), Table: f.table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := holdRow(t, f, "dst")
+	moved := async(func() error { return f.s.ChangeID(f.ctx, "src", "dst") })
+	blocked(t, f, 1)
+	updated := async(func() error { return behind.Update(f.ctx, "dst", []byte("updated"), 30*time.Minute) })
+	blocked(t, f, 2)
+	if err := tx.Rollback(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-moved; err != nil {
+		t.Fatalf("ChangeID: %v", err)
+	}
+	if err := <-updated; err != nil {
+		t.Fatalf("Update of a session live for its server throughout: %v", err)
+	}
+	rec, err := behind.Load(f.ctx, "dst")
+	if err != nil || string(rec.State) != "updated" || !rec.Expires.Equal(t0.Add(30*time.Minute)) {
+		t.Fatalf("dst for the other server: %q until %v, %v; want the update on the moved session", rec.State, rec.Expires, err)
+	}
+	f.wantNotFound("src")
+}
