@@ -5,8 +5,8 @@
 // the simulator decides what time it is and the model cannot disagree with
 // the backend about it.
 //
-// The model is written to be read beside the contract (README.md, "The
-// contract"), not to be fast; the simulator's throughput comes from keeping
+// The model is written to be read beside the contract (CONTRACT.md), not
+// to be fast; the simulator's throughput comes from keeping
 // it small. Its methods validate their arguments exactly as a backend must,
 // so a validation error from the model is the error a backend must return.
 package model

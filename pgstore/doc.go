@@ -7,7 +7,7 @@
 // (expires, id) serves DeleteExpired, which removes expired rows earliest
 // first in batches, and Sweep, which clears a backlog batch after batch,
 // each starting where the last ended; several processes can run either at
-// once, each skipping the rows another is already removing.
+// once, taking turns on the rows they share.
 //
 // Time comes only from the clock.Clock given in Options. Each operation
 // reads it once, truncates the reading to microseconds (store.Instant) and
@@ -19,8 +19,10 @@
 //
 // Each operation is a single statement in its own implicit transaction: one
 // round trip once the statement is prepared on the connection, and atomic
-// without an explicit transaction. ChangeID removes an expired record at
-// the target and renames the source in the same statement. Create is a
+// without an explicit transaction. ChangeID locks the rows at both IDs in
+// byte order of ID and either renames the source or, over an expired
+// target, moves the session into the target's row, so that a statement of
+// another client waiting on that row follows it to the moved session. Create is a
 // plain INSERT, the cheapest statement for its common case, a fresh random
 // ID; only if a record already holds the ID (the INSERT fails with
 // unique_violation and is rolled back, which the server logs) does it run a

@@ -164,3 +164,38 @@ func TestUpdateWaitingOnAChangeIDTargetFollowsIt(t *testing.T) {
 	}
 	f.wantNotFound("src")
 }
+
+// Defect: a cleanup batch under READ COMMITTED locked a row at its latest
+// version, but deleted rows found through its snapshot. A row a server
+// with a clock behind renamed (ChangeID) after the batch's snapshot was
+// locked under its new ID and never found to delete: DeleteExpired(1)
+// removed nothing, with an expired record there. Under REPEATABLE READ the
+// batch runs again on a fresh snapshot and removes it.
+func TestCleanupBatchFollowsARenameAfterItsSnapshot(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustCreate("x", "session", time.Minute)
+	f.clk.Set(t0.Add(time.Hour)) // x is long expired for f.s
+	behind, err := New(f.pool, Options{Clock: clock.NewSim(t0), Table: f.table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := holdRow(t, f, "x")
+	renamed := async(func() error { return behind.ChangeID(f.ctx, "x", "y") }) // x is live for it
+	blocked(t, f, 1)
+	var n int
+	cleaned := async(func() (err error) { n, err = f.s.DeleteExpired(f.ctx, 1); return err })
+	blocked(t, f, 2)
+	if err := tx.Rollback(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-renamed; err != nil {
+		t.Fatalf("ChangeID: %v", err)
+	}
+	if err := <-cleaned; err != nil || n != 1 {
+		t.Fatalf("DeleteExpired(1) beside the rename = %d, %v; want 1: y expired at its clock", n, err)
+	}
+	if _, err := behind.Load(f.ctx, "y"); err == nil {
+		t.Fatal("y is still there")
+	}
+}

@@ -132,12 +132,7 @@ func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
 //     maxAttempts times, and then sees the winner's effect and gives the
 //     contract's answer instead of a generic error.
 func (s *Store) write(ctx context.Context, op string, st *statement, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
-	return s.writeAt(ctx, op, st, s.instant(), encode, row)
-}
-
-// writeAt is write at a clock reading the caller took: Sweep's batches
-// share the one it took when it started.
-func (s *Store) writeAt(ctx context.Context, op string, st *statement, now time.Time, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
+	now := s.instant()
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
 		return pgconn.CommandTag{}, err
@@ -372,13 +367,16 @@ func (s *Store) changeToSelf(ctx context.Context, id store.ID) error {
 
 // DeleteExpired removes up to limit expired records (0: all of them),
 // earliest expiry first and ties in byte order of ID, and returns how many
-// it removed. Rows another DeleteExpired is removing at the same moment are
-// skipped rather than waited for. To clear a backlog, use Sweep.
+// it removed: the earliest expired records as they are when it commits. A
+// row another transaction holds is waited for, not skipped (its holder may
+// be about to make it live, or roll back and leave it expired), so several
+// DeleteExpired at once take turns on the rows they share. To clear a
+// backlog, use Sweep.
 func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 	if err := store.CheckLimit(limit); err != nil {
 		return 0, err
 	}
-	tag, err := s.write(ctx, "delete expired", &s.sql.deleteExpired, func(a *args, now time.Time) {
+	tag, err := s.writeSnapshot(ctx, "delete expired", &s.sql.deleteExpired, s.instant(), func(a *args, now time.Time) {
 		a.instant(now)
 		if limit > 0 {
 			a.int8(int64(limit))

@@ -16,8 +16,7 @@ import (
 //
 // Each batch is a statement and a transaction of its own, so live traffic
 // runs between batches and no row stays locked for longer than one batch;
-// rows that another transaction holds are skipped, not waited for, as in
-// DeleteExpired. Calling DeleteExpired(ctx, batch) until it returns less
+// rows that another transaction holds are waited for, as in DeleteExpired. Calling DeleteExpired(ctx, batch) until it returns less
 // than batch removes the same records, but each of those calls walks the
 // cleanup index from its low end, over the entries of every row the calls
 // before it removed (they stay in the index until VACUUM), so the calls get
@@ -60,7 +59,7 @@ func (s *Store) Sweep(ctx context.Context, batch int) (int, error) {
 // it: pausing between batches bounds the share of the database the cleanup
 // takes, where Sweep runs its batches back to back. It removes what Sweep
 // would, batch by batch, and is not safe for concurrent use (start one per
-// goroutine; concurrent sweeps skip each other's rows).
+// goroutine; concurrent sweeps share the backlog, batch by batch).
 type Sweeping struct {
 	s    *Store
 	now  time.Time
@@ -90,7 +89,7 @@ func (w *Sweeping) Next(ctx context.Context, batch int) (removed int, done bool,
 		return 0, true, nil
 	}
 	var n, last int64
-	_, err = w.s.writeAt(ctx, "sweep", &w.s.sql.sweep, w.now, func(a *args, now time.Time) {
+	_, err = w.s.writeSnapshot(ctx, "sweep", &w.s.sql.sweep, w.now, func(a *args, now time.Time) {
 		a.instant(now).int8(int64(batch)).int8(w.from)
 	}, func(v [][]byte) (err error) {
 		if n, err = decodeMicros(v[0]); err != nil || v[1] == nil {

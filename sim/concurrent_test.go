@@ -118,7 +118,7 @@ func TestRaceBugsCaughtOnlyConcurrently(t *testing.T) {
 				_, r := record(t, seed, sim.GenConfig{Clients: 8}, f)
 				if r.Verdict == sim.NotLinearizable {
 					t.Logf("caught at seed %d:\n%s", seed, r)
-					if r.Part == nil || len(r.Part.Events) > 12 {
+					if r.Part == nil || len(r.Part.Events) > 30 {
 						t.Fatalf("no small failing part: %+v", r.Part)
 					}
 					return

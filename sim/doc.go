@@ -20,4 +20,14 @@
 // steps, so it is not applied-or-not: one that fails keeps, in each state,
 // the removals its completed steps report, plus the next step's if the
 // failure is ambiguous.
+//
+// With several clients (GenConfig.Clients), operations belong to clients
+// that run at the same time, in rounds between the trace's clock
+// operations: Record runs them against one backend and records each
+// operation's clock reading, answer, and place in the order of calls and
+// returns, as a History with a text form of its own; Check decides whether
+// the History is linearizable with respect to the model, using porcupine's
+// search over sets of possible model states, and for one that is not finds
+// the smallest part that still shows it (Part), for a report and for
+// porcupine's interactive view (Checked.WriteHTML).
 package sim

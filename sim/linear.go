@@ -40,10 +40,11 @@ func (v Verdict) String() string {
 // their steps before an operation. It is larger than maxWorlds: most of
 // those worlds differ only in how the removals so far are shared between
 // the sweeps, and the operation (a sweep's end, above all) keeps few.
-const maxClosure = 16 * maxWorlds
+const maxClosure = 4 * maxWorlds
 
 // DefaultMaxSteps is how many model steps one search may take unless
-// CheckOptions says otherwise. A linearizable history of 10,000 operations
+// CheckOptions says otherwise. A model step is one operation applied to one
+// possible state. A linearizable history of 10,000 operations
 // by 8 clients usually takes one to two times its length; the bound also
 // bounds the memory the search's cache takes (under a kilobyte a step for
 // such a history).
@@ -152,6 +153,13 @@ func (s *search) step(ctx context.Context, state, in, _ any) (bool, any) {
 			}
 		}
 		ws = expanded
+	}
+	// A step costs one unit a world it is applied to: a budget in steps
+	// bounds time (and the memory the search keeps) however large the
+	// sets of possible states grow.
+	if s.steps.Add(int64(len(ws))-1) > s.max {
+		s.exhausted.Store(true)
+		return false, nil
 	}
 	var next []*world
 	for _, w := range ws {
@@ -368,7 +376,6 @@ type Checked struct {
 	Steps int64
 
 	history *History
-	opts    CheckOptions
 }
 
 // Check decides whether a history is linearizable with respect to the
@@ -395,7 +402,7 @@ type Checked struct {
 // budget counts steps, not seconds (unless a Timeout is set).
 func Check(h *History, opts CheckOptions) *Checked {
 	c := &checker{h: h, opts: opts.withDefaults()}
-	out := &Checked{history: h, opts: c.opts}
+	out := &Checked{history: h}
 	defer func() { out.Steps = c.steps }()
 	c.excuse()
 	groups := c.partitions()
@@ -502,21 +509,7 @@ func (c *checker) partitions() [][]int {
 	groups := map[store.ID]int{}
 	var out [][]int
 	for _, i := range events {
-		var id store.ID
-		switch o := base(c.h.Trace.Ops[i]).(type) {
-		case Create:
-			id = o.ID
-		case Load:
-			id = o.ID
-		case Update:
-			id = o.ID
-		case UpdateTTL:
-			id = o.ID
-		case Delete:
-			id = o.ID
-		case ChangeID:
-			id = o.Old
-		}
+		id := opIDs(base(c.h.Trace.Ops[i]))[0] // ChangeID's two share a root
 		root := find(id)
 		g, ok := groups[root]
 		if !ok {

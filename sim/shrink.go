@@ -139,6 +139,16 @@ func idsOf(ops []Op) []store.ID {
 	return ids
 }
 
+// opIDs lists the IDs one operation names, in order.
+func opIDs(op Op) []store.ID {
+	var ids []store.ID
+	renameOne(op, func(id store.ID) store.ID {
+		ids = append(ids, id)
+		return id
+	})
+	return ids
+}
+
 // renameID returns ops with every mention of from replaced by to.
 func renameID(ops []Op, from, to store.ID) []Op {
 	out := make([]Op, len(ops))

@@ -23,13 +23,18 @@ type world struct {
 	reach atomic.Pointer[[]*world]
 }
 
-// reachable returns closure([w]), computed once.
+// maxMemo bounds the closures worth keeping: the search holds on to every
+// state it has seen, and a few large closures kept for each would cost
+// more memory than recomputing them costs time.
+const maxMemo = 64
+
+// reachable returns closure([w]), kept if it is small.
 func (w *world) reachable(limit int) ([]*world, bool) {
 	if r := w.reach.Load(); r != nil {
 		return *r, len(*r) <= limit
 	}
 	out, ok := closure([]*world{w}, limit)
-	if ok {
+	if ok && len(out) <= maxMemo {
 		w.reach.Store(&out)
 	}
 	return out, ok
@@ -242,30 +247,19 @@ func (w *world) conflicts(p *input) bool {
 	if len(w.sweeps) == 0 {
 		return false
 	}
-	var ids [2]store.ID
-	var n int
-	var writes *time.Time // the expiry the operation writes, if any
+	if _, ok := p.op.(DeleteExpired); ok {
+		return true
+	}
+	ids := opIDs(p.op)
+	// The expiry the operation writes, if it writes one.
+	var writes *time.Time
 	switch o := p.op.(type) {
 	case Create:
-		ids[0], n = o.ID, 1
-		e := store.Expiry(p.ev.Now, o.TTL)
-		writes = &e
+		writes = new(store.Expiry(p.ev.Now, o.TTL))
 	case Update:
-		ids[0], n = o.ID, 1
-		e := store.Expiry(p.ev.Now, o.TTL)
-		writes = &e
+		writes = new(store.Expiry(p.ev.Now, o.TTL))
 	case UpdateTTL:
-		ids[0], n = o.ID, 1
-		e := store.Expiry(p.ev.Now, o.TTL)
-		writes = &e
-	case Load:
-		ids[0], n = o.ID, 1
-	case Delete:
-		ids[0], n = o.ID, 1
-	case ChangeID:
-		ids[0], ids[1], n = o.Old, o.New, 2
-	default:
-		return true // DeleteExpired, and anything new: assume it does
+		writes = new(store.Expiry(p.ev.Now, o.TTL))
 	}
 	for _, r := range w.sweeps {
 		if r.done {
@@ -274,7 +268,7 @@ func (w *world) conflicts(p *input) bool {
 		if writes != nil && !r.now.Before(*writes) {
 			return true // it writes a record the sweep would take
 		}
-		for _, id := range ids[:n] {
+		for _, id := range ids {
 			if rec, ok := w.m.Get(id); ok && !rec.LiveAt(r.now) {
 				return true
 			}

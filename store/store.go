@@ -7,7 +7,7 @@ import (
 
 // Store is a session store. Every method is atomic and linearizable, reads
 // the backend's clock exactly once, and validates its arguments before doing
-// anything else. See the package documentation and README.md for the full
+// anything else. See the package documentation and CONTRACT.md for the full
 // contract; package model is its executable form.
 type Store interface {
 	// Create stores a new session. It fails with ErrDuplicateID if a live

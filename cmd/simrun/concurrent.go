@@ -31,6 +31,14 @@ func concurrentBatch(ctx context.Context, c *config, b *backend, stdout, stderr 
 			fmt.Fprintf(stderr, "simrun: seed %d: %v\n", seed, err)
 			return exitUsage
 		}
+		if c.runs == 1 && c.trace != "" {
+			// Saved before the check, so that a check that runs out
+			// of time or memory still leaves the history to study.
+			if err := writeFile(c.trace, []byte(h.String())); err != nil {
+				fmt.Fprintf(stderr, "simrun: writing the history: %v\n", err)
+				return exitUsage
+			}
+		}
 		checkBegan := time.Now()
 		r := sim.Check(h, opts)
 		checkTime += time.Since(checkBegan)
