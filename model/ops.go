@@ -147,8 +147,9 @@ func clone(b []byte) []byte { return append([]byte{}, b...) }
 // the previous step removed; at it, not after it, since a step may end
 // inside a run of equal expiries), and ends with the first step that
 // removes fewer than batch. Run alone, the steps remove exactly what
-// DeleteExpired(now, 0) would; beside other operations, records written
-// while a sweep runs may be left for the next one. batch must be at least
+// DeleteExpired(now, 0) would; beside other operations, a record written
+// behind the point a sweep has reached may be left for the next one (a
+// step from the start, with from nil, takes it). batch must be at least
 // 1 (store.CheckBatch).
 func (m *Model) SweepStep(now time.Time, from *time.Time, batch int) []Entry {
 	var out []Entry

@@ -17,9 +17,13 @@
 // run a real PostgreSQL at any instant, and what keeps sessions alive for
 // exactly their TTL when application and database clocks disagree.
 //
-// Each operation is a single statement in its own implicit transaction: one
-// round trip once the statement is prepared on the connection, and atomic
-// without an explicit transaction. ChangeID locks the rows at both IDs in
+// Each operation but the cleanups is a single statement in its own
+// implicit transaction: one round trip once the statement is prepared on
+// the connection, and atomic without an explicit transaction. A cleanup
+// batch (DeleteExpired, a step of Sweep) runs in a REPEATABLE READ
+// transaction of its own, so that it removes exactly the earliest expired
+// records of one state of the table whatever other servers write beside
+// it. ChangeID locks the rows at both IDs in
 // byte order of ID and either renames the source or, over an expired
 // target, moves the session into the target's row, so that a statement of
 // another client waiting on that row follows it to the moved session. Create is a

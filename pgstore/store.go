@@ -367,9 +367,11 @@ func (s *Store) changeToSelf(ctx context.Context, id store.ID) error {
 
 // DeleteExpired removes up to limit expired records (0: all of them),
 // earliest expiry first and ties in byte order of ID, and returns how many
-// it removed: the earliest expired records as they are when it commits. A
-// row another transaction holds is waited for, not skipped (its holder may
-// be about to make it live, or roll back and leave it expired), so several
+// it removed: the earliest expired records of one state of the table. It
+// runs in a REPEATABLE READ transaction of its own, which runs again if a
+// row it reaches changed after its snapshot. A row
+// another transaction holds is waited for, not skipped (its holder may be
+// about to make it live, or roll back and leave it expired), so several
 // DeleteExpired at once take turns on the rows they share. To clear a
 // backlog, use Sweep.
 func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {

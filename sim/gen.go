@@ -184,7 +184,14 @@ func (g *generator) newSwarm() swarm {
 		sw.total += w
 	}
 	if g.cfg.Clients > 1 && g.rng.IntN(5) > 0 {
-		// One step in about 30, whatever the other weights are.
+		// One step in about 30, whatever the other weights are: the
+		// others are scaled up so that even a seed with few of them
+		// enabled leaves sweeps a small share.
+		sw.total = 0
+		for k := range sw.weights {
+			sw.weights[k] *= 10
+			sw.total += sw.weights[k]
+		}
 		sw.weights[gSweep] = max(1, sw.total/30)
 		sw.total += sw.weights[gSweep]
 	}

@@ -14,8 +14,10 @@ import (
 // Sweep removes every record that had expired when it started, at most
 // batch records per step, earliest expiry first (ties by ID, byte order),
 // and returns how many it removed. The steps are separate atomic
-// operations, so other operations run between them, and records written
-// while a sweep runs may be left for the next one. A batch smaller than 1
+// operations, so other operations run between them, and a record written
+// while a sweep runs with an expiry before the point the sweep has reached
+// (by a writer whose clock is behind) may be left for the next one. A
+// batch smaller than 1
 // is ErrInvalidLimit. When a step fails, Sweep returns the records the
 // completed steps removed together with that step's error, which says
 // whether the step itself may have been applied: definite, it removed
