@@ -83,7 +83,9 @@ const (
 	whole role = iota
 	sweepStart
 	sweepEnd
-	exclusion // not an operation: keeps only worlds outside a known set
+	cleanStart // DeleteExpired takes effect
+	cleanEnd   // DeleteExpired returns: its ghosts go
+	exclusion  // not an operation: keeps only worlds outside a known set
 )
 
 // input is what the checker gives porcupine for one operation.
@@ -186,9 +188,17 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 		return out
 	case sweepStart:
 		runs := append(slices.Clone(w.sweeps), sweepRun{op: p.i, now: p.ev.Now, batch: p.op.(Sweep).Batch})
-		return append(out, newWorld(w.m, runs))
+		return append(out, w.derive(w.m, runs))
 	case sweepEnd:
 		return s.endSweep(w, p, out)
+	case cleanStart:
+		return s.startClean(w, p, out)
+	case cleanEnd:
+		k := slices.Index(w.open, p.i)
+		if k < 0 {
+			return out // its start has not been placed yet
+		}
+		return append(out, makeWorld(w.m, w.sweeps, laid(w.ghosts, p.i), slices.Delete(slices.Clone(w.open), k, k+1)))
 	}
 	got := p.ev.Outcome
 	switch {
@@ -204,9 +214,11 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 	case got.Kind == Ambiguous:
 		return append(out, w, applied(w, p))
 	}
-	if _, ok := p.op.(Load); ok {
-		// A load changes nothing: the world stays as it is, shared.
-		if !matches(p.op, p.op.expect(w.m, p.ev.Now), got, s.countExpired) {
+	if o, ok := p.op.(Load); ok {
+		// A load changes nothing: the world stays as it is, shared. It
+		// may also have read a record a running cleanup removed.
+		if !matches(p.op, p.op.expect(w.m, p.ev.Now), got, s.countExpired) &&
+			!(got.Kind == OK && w.seen(o.ID, got.Record, p.ev.Now)) {
 			return out
 		}
 		return append(out, w)
@@ -216,14 +228,51 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 	if !matches(p.op, want, got, s.countExpired) {
 		return out
 	}
-	return append(out, newWorld(m, runs))
+	return append(out, w.derive(m, runs))
 }
 
 // applied is w after p took effect, whatever it returned.
 func applied(w *world, p *input) *world {
 	m, runs := w.clone()
 	p.op.expect(m, p.ev.Now)
-	return newWorld(m, runs)
+	return w.derive(m, runs)
+}
+
+// startClean places DeleteExpired's effect: the records it removes become
+// ghosts until it returns. Its answer is checked here, as for any
+// operation; a failure is applied or not as usual.
+func (s *search) startClean(w *world, p *input, out []*world) []*world {
+	open := append(slices.Clone(w.open), p.i)
+	slices.Sort(open)
+	limit := p.op.(DeleteExpired).Limit
+	effect := func() *world {
+		m := w.m.Clone()
+		gone := m.Expired(p.ev.Now)
+		if limit > 0 && len(gone) > limit {
+			gone = gone[:limit]
+		}
+		m.DeleteExpired(p.ev.Now, limit)
+		return makeWorld(m, slices.Clone(w.sweeps), haunted(w.ghosts, p.i, gone), open)
+	}
+	unchanged := func() *world { return makeWorld(w.m, w.sweeps, w.ghosts, open) }
+	got := p.ev.Outcome
+	switch {
+	case p.weak:
+		return append(out, unchanged(), effect())
+	case (got.Kind == Failed || got.Kind == Ambiguous) && !s.c.excused[p.i]:
+		return out
+	case got.Kind == Failed:
+		return append(out, unchanged())
+	case got.Kind == Ambiguous && s.late:
+		return append(out, effect())
+	case got.Kind == Ambiguous:
+		return append(out, unchanged(), effect())
+	}
+	want := p.op.expect(w.m.Clone(), p.ev.Now)
+	if !matches(p.op, want, got, s.countExpired) {
+		return out
+	}
+	return append(out, effect())
 }
 
 // endSweep finishes the sweep p ends, in w. A sweep that succeeded takes
@@ -242,19 +291,20 @@ func (s *search) endSweep(w *world, p *input, out []*world) []*world {
 	if r.takes(m, fromOf(r)) {
 		m = m.Clone() // the steps below change it; else it is shared
 	}
+	ghosts := laid(w.ghosts, p.i) // the sweep has returned
 	got := p.ev.Outcome
 	if p.weak || !s.countExpired {
 		// Any progress will do: a weak end's count is unknown, and a
 		// backend with native expiry reports counts the contract leaves
 		// free. Where the sweep has got to is one world; finished, another.
-		out = append(out, newWorld(m, runs))
+		out = append(out, makeWorld(m, runs, ghosts, w.open))
 		if m != w.m {
 			m = m.Clone() // the world just added keeps its model
 		}
 		for !r.done {
 			r = r.step(m, fromOf(r))
 		}
-		return append(out, newWorld(m, runs))
+		return append(out, makeWorld(m, runs, ghosts, w.open))
 	}
 	switch got.Kind {
 	case OK:
@@ -264,7 +314,7 @@ func (s *search) endSweep(w *world, p *input, out []*world) []*world {
 		if r.removed != got.N {
 			return out
 		}
-		return append(out, newWorld(m, runs))
+		return append(out, makeWorld(m, runs, ghosts, w.open))
 	case Failed, Ambiguous:
 		for r.removed < got.N && !r.done {
 			r = r.step(m, fromOf(r))
@@ -272,11 +322,11 @@ func (s *search) endSweep(w *world, p *input, out []*world) []*world {
 		if r.removed != got.N || r.done && got.Kind == Failed && r.removed%r.batch != 0 {
 			return out
 		}
-		out = append(out, newWorld(m, runs))
+		out = append(out, makeWorld(m, runs, ghosts, w.open))
 		if got.Kind == Ambiguous && !r.done {
 			m2 := m.Clone()
 			r.step(m2, fromOf(r))
-			out = append(out, newWorld(m2, slices.Clone(runs)))
+			out = append(out, makeWorld(m2, slices.Clone(runs), ghosts, w.open))
 		}
 		return out
 	}
@@ -308,6 +358,17 @@ func (c *checker) operations(events []int, weak func(i int) bool) []porcupine.Op
 		ret := ev.Return
 		if c.opts.Late && ev.Outcome.Kind == Ambiguous && !p.weak {
 			ret = math.MaxInt64
+		}
+		if de, ok := p.op.(DeleteExpired); ok && de.Limit >= 0 {
+			// Its effect at one point of its run; its return, when the
+			// records it removed stop being visible to other instances'
+			// reads (see ghost).
+			start, end := *p, *p
+			start.role, end.role = cleanStart, cleanEnd
+			ops = append(ops,
+				porcupine.Operation{ClientId: ev.Client, Input: &start, Call: ev.Call, Return: ret},
+				porcupine.Operation{ClientId: ev.Client, Input: &end, Call: ev.Call, Return: ret})
+			continue
 		}
 		if sw, ok := p.op.(Sweep); ok && sw.Batch >= 1 {
 			// The start has no effect but to let the steps begin, so it

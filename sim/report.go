@@ -98,7 +98,7 @@ func (p *Part) write(b *bytes.Buffer) {
 		var names []string
 		for _, id := range order {
 			in := p.ops[id].Input.(*input)
-			if in.role == sweepStart {
+			if in.role == sweepStart || in.role == cleanEnd {
 				continue
 			}
 			names = append(names, fmt.Sprintf("c%d %s", in.ev.Client, opText(h.Trace.Ops[in.i])))
@@ -149,6 +149,8 @@ func (c *checker) describeInput(p *input) string {
 	switch p.role {
 	case sweepStart:
 		return s + " (starts)"
+	case cleanEnd:
+		return s + " (returns)"
 	case sweepEnd:
 		s += " (ends)"
 	}
@@ -181,6 +183,9 @@ func (c *checker) describeWorld(w *world) string {
 	var parts []string
 	for _, e := range w.m.Entries() {
 		parts = append(parts, fmt.Sprintf("%s: %s until %s", formatID(e.ID), strconv.Quote(string(e.State)), offset(e.Expires, start)))
+	}
+	for _, g := range w.ghosts {
+		parts = append(parts, fmt.Sprintf("%s: %s removed by step %d, still visible to reads until it returns", formatID(g.id), strconv.Quote(string(g.rec.State)), g.op))
 	}
 	for _, r := range w.sweeps {
 		state := "running"

@@ -15,6 +15,8 @@ import (
 type world struct {
 	m      *model.Model
 	sweeps []sweepRun // ordered by op
+	ghosts []ghost    // records removed by cleanups that have not returned
+	open   []int      // DeleteExpired operations started and not returned
 	fp     uint64     // fingerprint of all of it
 
 	// reach memoises closure([w]): the search tries many operations in
@@ -54,8 +56,32 @@ type sweepRun struct {
 	done    bool      // a step removed fewer than batch: it has finished
 }
 
+// ghost is a record a cleanup (DeleteExpired, a sweep's step) has removed
+// while the cleanup has not yet returned. The cleanup took effect at one
+// point, but a plain read on another instance, one whose clock still calls
+// the record live, may still return it until then: PostgreSQL's reads do
+// not wait for the cleanup's row locks, and see the table as it was
+// committed when they started. (Making every Load lock its row would turn
+// each read into a write.) Only such a read can tell: any other operation
+// on the record waits for the cleanup and finds it gone, as the model has
+// it; and without skew no read calls an expired record live.
+type ghost struct {
+	op  int // the cleanup's index in the trace
+	id  store.ID
+	rec store.Record
+}
+
 func newWorld(m *model.Model, sweeps []sweepRun) *world {
-	w := &world{m: m, sweeps: sweeps}
+	return makeWorld(m, sweeps, nil, nil)
+}
+
+// derive is a world with w's ghosts and open cleanups, and m and sweeps.
+func (w *world) derive(m *model.Model, sweeps []sweepRun) *world {
+	return makeWorld(m, sweeps, w.ghosts, w.open)
+}
+
+func makeWorld(m *model.Model, sweeps []sweepRun, ghosts []ghost, open []int) *world {
+	w := &world{m: m, sweeps: sweeps, ghosts: ghosts, open: open}
 	fp := m.Fingerprint()
 	for _, r := range sweeps {
 		// Mixed in order; the runs are kept sorted by op.
@@ -64,17 +90,53 @@ func newWorld(m *model.Model, sweeps []sweepRun) *world {
 			fp ^= 1
 		}
 	}
+	for _, g := range ghosts {
+		fp = fp*1099511628211 ^ uint64(g.op)<<16 ^ uint64(len(g.id)) ^ uint64(g.rec.Expires.UnixNano())
+	}
+	for _, op := range open {
+		fp = fp*1099511628211 ^ uint64(op)
+	}
 	w.fp = fp
 	return w
 }
 
 func (w *world) equal(o *world) bool {
-	return w.fp == o.fp && slices.Equal(w.sweeps, o.sweeps) && w.m.Equal(o.m)
+	return w.fp == o.fp && slices.Equal(w.sweeps, o.sweeps) && slices.Equal(w.open, o.open) &&
+		slices.EqualFunc(w.ghosts, o.ghosts, func(a, b ghost) bool { return a.op == b.op && a.id == b.id && a.rec.Equal(b.rec) }) &&
+		w.m.Equal(o.m)
 }
 
 // clone copies the world for a step to change: the model and the runs.
 func (w *world) clone() (*model.Model, []sweepRun) {
 	return w.m.Clone(), slices.Clone(w.sweeps)
+}
+
+// haunted adds ghosts for the entries a cleanup op removed.
+func haunted(ghosts []ghost, op int, gone []model.Entry) []ghost {
+	if len(gone) == 0 {
+		return ghosts
+	}
+	out := slices.Clone(ghosts)
+	for _, e := range gone {
+		out = append(out, ghost{op: op, id: e.ID, rec: e.Record})
+	}
+	return out
+}
+
+// laid drops the ghosts of op: it has returned.
+func laid(ghosts []ghost, op int) []ghost {
+	if !slices.ContainsFunc(ghosts, func(g ghost) bool { return g.op == op }) {
+		return ghosts
+	}
+	return slices.DeleteFunc(slices.Clone(ghosts), func(g ghost) bool { return g.op == op })
+}
+
+// seen reports whether a load at now may have read the record a ghost
+// keeps: one whose clock calls it live.
+func (w *world) seen(id store.ID, rec store.Record, now time.Time) bool {
+	return slices.ContainsFunc(w.ghosts, func(g ghost) bool {
+		return g.id == id && g.rec.Equal(rec) && g.rec.LiveAt(now)
+	})
 }
 
 // worlds is the checker's state: every world consistent with what the
@@ -170,8 +232,9 @@ func (w *world) sweepSteps() []*world {
 			}
 			runs := slices.Clone(w.sweeps)
 			m := w.m.Clone() // worlds share models they do not change
-			runs[k] = r.step(m, from)
-			out = append(out, newWorld(m, runs))
+			var gone []model.Entry
+			runs[k], gone = r.stepGone(m, from)
+			out = append(out, makeWorld(m, runs, haunted(w.ghosts, r.op, gone), w.open))
 			if fromPoint == nil {
 				break // the same step
 			}
@@ -203,13 +266,19 @@ func (r sweepRun) takes(m *model.Model, from *time.Time) bool {
 
 // step takes one step of the sweep on m, resuming at from.
 func (r sweepRun) step(m *model.Model, from *time.Time) sweepRun {
+	r, _ = r.stepGone(m, from)
+	return r
+}
+
+// stepGone is step, also returning what the step removed.
+func (r sweepRun) stepGone(m *model.Model, from *time.Time) (sweepRun, []model.Entry) {
 	gone := m.SweepStep(r.now, from, r.batch)
 	r.removed += len(gone)
 	if len(gone) > 0 {
 		r.from, r.started = gone[len(gone)-1].Expires, true
 	}
 	r.done = len(gone) < r.batch
-	return r
+	return r, gone
 }
 
 // closure adds to ws every world its running sweeps can reach by taking
