@@ -144,7 +144,7 @@ func (s *search) step(ctx context.Context, state, in, _ any) (bool, any) {
 		var expanded []*world
 		for _, w := range ws {
 			if p.role == sweepEnd || w.conflicts(p) {
-				c, ok := w.reachable(maxClosure)
+				c, ok := w.reachable(maxClosure, s.c.haunt)
 				if !ok {
 					s.overflow.Store(true)
 					return false, nil
@@ -198,7 +198,8 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 		if k < 0 {
 			return out // its start has not been placed yet
 		}
-		return append(out, makeWorld(w.m, w.sweeps, laid(w.ghosts, p.i), slices.Delete(slices.Clone(w.open), k, k+1)))
+		open := slices.Delete(slices.Clone(w.open), k, k+1)
+		return append(out, makeWorld(w.m, w.sweeps, laid(w.ghosts, w.sweeps, open), open))
 	}
 	got := p.ev.Outcome
 	switch {
@@ -252,7 +253,7 @@ func (s *search) startClean(w *world, p *input, out []*world) []*world {
 			gone = gone[:limit]
 		}
 		m.DeleteExpired(p.ev.Now, limit)
-		return makeWorld(m, slices.Clone(w.sweeps), haunted(w.ghosts, p.i, gone), open)
+		return makeWorld(m, slices.Clone(w.sweeps), haunted(s.c.haunt, w.ghosts, gone), open)
 	}
 	unchanged := func() *world { return makeWorld(w.m, w.sweeps, w.ghosts, open) }
 	got := p.ev.Outcome
@@ -291,7 +292,7 @@ func (s *search) endSweep(w *world, p *input, out []*world) []*world {
 	if r.takes(m, fromOf(r)) {
 		m = m.Clone() // the steps below change it; else it is shared
 	}
-	ghosts := laid(w.ghosts, p.i) // the sweep has returned
+	ghosts := laid(w.ghosts, runs, w.open) // the sweep has returned
 	got := p.ev.Outcome
 	if p.weak || !s.countExpired {
 		// Any progress will do: a weak end's count is unknown, and a
@@ -421,6 +422,7 @@ type checker struct {
 	h       *History
 	opts    CheckOptions
 	excused map[int]bool // failures a fault explains
+	haunt   bool         // keep ghosts: the history has a second instance
 	steps   int64        // model steps taken, all searches together
 	why     string       // why a search gave up
 }
@@ -466,6 +468,7 @@ func Check(h *History, opts CheckOptions) *Checked {
 	out := &Checked{history: h}
 	defer func() { out.Steps = c.steps }()
 	c.excuse()
+	c.haunt = h.SecondInstance && h.Faults["second-instance"] > 0
 	groups := c.partitions()
 	if i, ok := c.unexcused(); ok {
 		// No order can explain it, so there is no need to search for

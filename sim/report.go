@@ -185,7 +185,7 @@ func (c *checker) describeWorld(w *world) string {
 		parts = append(parts, fmt.Sprintf("%s: %s until %s", formatID(e.ID), strconv.Quote(string(e.State)), offset(e.Expires, start)))
 	}
 	for _, g := range w.ghosts {
-		parts = append(parts, fmt.Sprintf("%s: %s removed by step %d, still visible to reads until it returns", formatID(g.id), strconv.Quote(string(g.rec.State)), g.op))
+		parts = append(parts, fmt.Sprintf("%s: %s removed by a running cleanup, still visible to reads", formatID(g.id), strconv.Quote(string(g.rec.State))))
 	}
 	for _, r := range w.sweeps {
 		state := "running"

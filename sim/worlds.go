@@ -2,6 +2,7 @@ package sim
 
 import (
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -31,11 +32,11 @@ type world struct {
 const maxMemo = 64
 
 // reachable returns closure([w]), kept if it is small.
-func (w *world) reachable(limit int) ([]*world, bool) {
+func (w *world) reachable(limit int, haunt bool) ([]*world, bool) {
 	if r := w.reach.Load(); r != nil {
 		return *r, len(*r) <= limit
 	}
-	out, ok := closure([]*world{w}, limit)
+	out, ok := closure([]*world{w}, limit, haunt)
 	if ok && len(out) <= maxMemo {
 		w.reach.Store(&out)
 	}
@@ -65,8 +66,14 @@ type sweepRun struct {
 // each read into a write.) Only such a read can tell: any other operation
 // on the record waits for the cleanup and finds it gone, as the model has
 // it; and without skew no read calls an expired record live.
+//
+// A ghost is kept until no cleanup is running, rather than until the one
+// that removed it returns: worlds that differ only in which of several
+// running sweeps removed a record would otherwise multiply past what a
+// check can follow. It is kept at all only in a history with a second
+// instance, the only kind in which a read can call an expired record
+// live.
 type ghost struct {
-	op  int // the cleanup's index in the trace
 	id  store.ID
 	rec store.Record
 }
@@ -91,7 +98,7 @@ func makeWorld(m *model.Model, sweeps []sweepRun, ghosts []ghost, open []int) *w
 		}
 	}
 	for _, g := range ghosts {
-		fp = fp*1099511628211 ^ uint64(g.op)<<16 ^ uint64(len(g.id)) ^ uint64(g.rec.Expires.UnixNano())
+		fp = fp*1099511628211 ^ uint64(len(g.id))<<32 ^ uint64(g.rec.Expires.UnixNano())
 	}
 	for _, op := range open {
 		fp = fp*1099511628211 ^ uint64(op)
@@ -102,7 +109,7 @@ func makeWorld(m *model.Model, sweeps []sweepRun, ghosts []ghost, open []int) *w
 
 func (w *world) equal(o *world) bool {
 	return w.fp == o.fp && slices.Equal(w.sweeps, o.sweeps) && slices.Equal(w.open, o.open) &&
-		slices.EqualFunc(w.ghosts, o.ghosts, func(a, b ghost) bool { return a.op == b.op && a.id == b.id && a.rec.Equal(b.rec) }) &&
+		slices.EqualFunc(w.ghosts, o.ghosts, func(a, b ghost) bool { return a.id == b.id && a.rec.Equal(b.rec) }) &&
 		w.m.Equal(o.m)
 }
 
@@ -111,24 +118,31 @@ func (w *world) clone() (*model.Model, []sweepRun) {
 	return w.m.Clone(), slices.Clone(w.sweeps)
 }
 
-// haunted adds ghosts for the entries a cleanup op removed.
-func haunted(ghosts []ghost, op int, gone []model.Entry) []ghost {
-	if len(gone) == 0 {
+// haunted adds ghosts for the entries a cleanup removed, if haunt is set,
+// kept in order so that equal sets compare equal.
+func haunted(haunt bool, ghosts []ghost, gone []model.Entry) []ghost {
+	if !haunt || len(gone) == 0 {
 		return ghosts
 	}
 	out := slices.Clone(ghosts)
 	for _, e := range gone {
-		out = append(out, ghost{op: op, id: e.ID, rec: e.Record})
+		out = append(out, ghost{id: e.ID, rec: e.Record})
 	}
-	return out
+	slices.SortFunc(out, func(a, b ghost) int {
+		if c := strings.Compare(string(a.id), string(b.id)); c != 0 {
+			return c
+		}
+		return a.rec.Expires.Compare(b.rec.Expires)
+	})
+	return slices.CompactFunc(out, func(a, b ghost) bool { return a.id == b.id && a.rec.Equal(b.rec) })
 }
 
-// laid drops the ghosts of op: it has returned.
-func laid(ghosts []ghost, op int) []ghost {
-	if !slices.ContainsFunc(ghosts, func(g ghost) bool { return g.op == op }) {
-		return ghosts
+// laid drops the ghosts once no cleanup is running.
+func laid(ghosts []ghost, sweeps []sweepRun, open []int) []ghost {
+	if len(sweeps) == 0 && len(open) == 0 {
+		return nil
 	}
-	return slices.DeleteFunc(slices.Clone(ghosts), func(g ghost) bool { return g.op == op })
+	return ghosts
 }
 
 // seen reports whether a load at now may have read the record a ghost
@@ -202,7 +216,7 @@ func dedupeWorlds(ws []*world) []*world {
 // sweep built on DeleteExpired does, from the start: the two differ only
 // when records were written behind the resume point while the sweep ran,
 // and the contract lets a sweep take or leave those.
-func (w *world) sweepSteps() []*world {
+func (w *world) sweepSteps(haunt bool) []*world {
 	var out []*world
 	for k, r := range w.sweeps {
 		if r.done {
@@ -234,7 +248,7 @@ func (w *world) sweepSteps() []*world {
 			m := w.m.Clone() // worlds share models they do not change
 			var gone []model.Entry
 			runs[k], gone = r.stepGone(m, from)
-			out = append(out, makeWorld(m, runs, haunted(w.ghosts, r.op, gone), w.open))
+			out = append(out, makeWorld(m, runs, haunted(haunt, w.ghosts, gone), w.open))
 			if fromPoint == nil {
 				break // the same step
 			}
@@ -284,14 +298,14 @@ func (r sweepRun) stepGone(m *model.Model, from *time.Time) (sweepRun, []model.E
 // closure adds to ws every world its running sweeps can reach by taking
 // steps: before an operation, each running sweep may have taken any number
 // of them. It gives up, returning false, past limit worlds.
-func closure(ws []*world, limit int) ([]*world, bool) {
+func closure(ws []*world, limit int, haunt bool) ([]*world, bool) {
 	out := slices.Clone(ws)
 	seen := make(map[uint64][]*world, len(ws))
 	for _, w := range ws {
 		seen[w.fp] = append(seen[w.fp], w)
 	}
 	for i := 0; i < len(out); i++ {
-		for _, n := range out[i].sweepSteps() {
+		for _, n := range out[i].sweepSteps(haunt) {
 			if slices.ContainsFunc(seen[n.fp], n.equal) {
 				continue
 			}
