@@ -40,7 +40,7 @@ func (v Verdict) String() string {
 // their steps before an operation. It is larger than maxWorlds: most of
 // those worlds differ only in how the removals so far are shared between
 // the sweeps, and the operation (a sweep's end, above all) keeps few.
-const maxClosure = 4 * maxWorlds
+const maxClosure = 16 * maxWorlds
 
 // DefaultMaxSteps is how many model steps one search may take unless
 // CheckOptions says otherwise. A model step is one operation applied to one

@@ -321,40 +321,59 @@ func closure(ws []*world, limit int, haunt bool) ([]*world, bool) {
 
 // conflicts reports whether the order of op and a step of one of w's
 // running sweeps can matter. A step removes only records expired at its
-// sweep's clock reading, so an operation whose IDs hold no such record,
-// before it or after it, commutes with every step: the steps can wait
-// until an operation that does not. Waiting keeps the set of worlds small,
-// and loses none: the ones skipped are the same states reached in another
-// order.
+// sweep's clock reading, so an operation commutes with every step unless,
+// at the clock reading of some running sweep, it meets an expired record
+// that it removes or replaces (Create, Delete, ChangeID's source or
+// target), that it reads or renews because its own clock still calls it
+// live (another instance's), or it writes a record already expired there.
+// Reading or failing to update a record expired for both changes nothing
+// either way. Steps can wait until an operation that does not commute:
+// that keeps the set of worlds small, and loses none, since the worlds
+// skipped are the same states reached in another order.
 func (w *world) conflicts(p *input) bool {
 	if len(w.sweeps) == 0 {
 		return false
 	}
-	if _, ok := p.op.(DeleteExpired); ok {
-		return true
-	}
-	ids := opIDs(p.op)
-	// The expiry the operation writes, if it writes one.
-	var writes *time.Time
-	switch o := p.op.(type) {
-	case Create:
-		writes = new(store.Expiry(p.ev.Now, o.TTL))
-	case Update:
-		writes = new(store.Expiry(p.ev.Now, o.TTL))
-	case UpdateTTL:
-		writes = new(store.Expiry(p.ev.Now, o.TTL))
-	}
+	now := p.ev.Now
 	for _, r := range w.sweeps {
 		if r.done {
 			continue
 		}
-		if writes != nil && !r.now.Before(*writes) {
-			return true // it writes a record the sweep would take
+		// stale: a record at id that the sweep would take.
+		stale := func(id store.ID) (store.Record, bool) {
+			rec, ok := w.m.Get(id)
+			return rec, ok && !rec.LiveAt(r.now)
 		}
-		for _, id := range ids {
-			if rec, ok := w.m.Get(id); ok && !rec.LiveAt(r.now) {
+		born := func(ttl time.Duration) bool { return !r.now.Before(store.Expiry(now, ttl)) }
+		switch o := p.op.(type) {
+		case Load:
+			if rec, ok := stale(o.ID); ok && rec.LiveAt(now) {
 				return true
 			}
+		case Update:
+			if rec, ok := w.m.Get(o.ID); ok && rec.LiveAt(now) && (!rec.LiveAt(r.now) || born(o.TTL)) {
+				return true
+			}
+		case UpdateTTL:
+			if rec, ok := w.m.Get(o.ID); ok && rec.LiveAt(now) && (!rec.LiveAt(r.now) || born(o.TTL)) {
+				return true
+			}
+		case Create:
+			if _, ok := stale(o.ID); ok || born(o.TTL) {
+				return true
+			}
+		case Delete:
+			if _, ok := stale(o.ID); ok {
+				return true
+			}
+		case ChangeID:
+			_, a := stale(o.Old)
+			_, b := stale(o.New)
+			if a || b {
+				return true
+			}
+		default:
+			return true // DeleteExpired, and anything new: assume it does
 		}
 	}
 	return false
