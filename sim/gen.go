@@ -78,10 +78,13 @@ const (
 // clock-fault run, in units of the run's TTL scale.
 const MaxSkew = 3
 
+// MaxIDs is the largest ID pool GenConfig.IDs can ask for.
+const MaxIDs = len(idCandidates)
+
 // idCandidates is the alphabet of IDs a run draws its pool from. It mixes
 // cases and punctuation so that byte order differs from any locale's order
 // ("B" < "Z" < "_" < "a" in bytes), and holds prefixes of each other.
-var idCandidates = []store.ID{"a", "b", "c", "A", "B", "Z", "_", "-", "0", "9", "s", "s1", "s10", "s2", "x_y", "x-y", "aa", "ab"}
+var idCandidates = [...]store.ID{"a", "b", "c", "A", "B", "Z", "_", "-", "0", "9", "s", "s1", "s10", "s2", "x_y", "x-y", "aa", "ab"}
 
 // invalidIDs are the IDs that must be rejected before a backend sees them.
 var invalidIDs = []store.ID{"", "has space", "semi;colon", "quote'", "é", store.ID(strings.Repeat("a", store.MaxIDLen+1)), "nul\x00"}

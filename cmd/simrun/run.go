@@ -46,6 +46,7 @@ type config struct {
 	replay   string
 	profile  faults.Profile
 	clients  int
+	ids      int
 	html     string
 	check    string
 	late     bool
@@ -74,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&profile, "faults", "none", "fault profile: "+strings.Join(faults.ProfileNames(), ", "))
 	fs.Float64Var(&rate, "fault-rate", faults.DefaultRate, "chance in [0,1] that a store operation is preceded by a fault")
 	fs.IntVar(&c.clients, "clients", 1, "concurrent clients per run; above 1, each run's history is checked for linearizability (-ops is per client)")
+	fs.IntVar(&c.ids, "ids", 0, "size of the ID pool the operations draw from (0: each seed picks; few IDs make clients collide)")
 	fs.StringVar(&c.html, "html", "", "with -clients or -check: write porcupine's interactive view of the smallest failing part of a history to this file")
 	fs.StringVar(&c.check, "check", "", "check a saved history (written by -trace with -clients) again, offline, instead of running anything")
 	fs.BoolVar(&c.late, "late", false, "let an ambiguous failure take effect after it returned (porcupine's treatment), not only before")
@@ -101,6 +103,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.clients < 1 || c.clients > sim.MaxClients {
 		return nil, usageError{fmt.Sprintf("-clients %d out of range [1, %d]", c.clients, sim.MaxClients)}
 	}
+	if c.ids < 0 || c.ids > sim.MaxIDs {
+		return nil, usageError{fmt.Sprintf("-ids %d out of range [0, %d]", c.ids, sim.MaxIDs)}
+	}
 	if c.ops*c.clients > maxOps {
 		return nil, usageError{fmt.Sprintf("-ops %d × -clients %d is more than %d operations a run", c.ops, c.clients, maxOps)}
 	}
@@ -116,7 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, usageError{err.Error()}
 	}
 	if c.replay != "" {
-		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate"} {
+		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate", "ids"} {
 			if c.explicit[f] {
 				return nil, usageError{fmt.Sprintf("-replay takes its seed, operations and start from the file; drop -%s", f)}
 			}
@@ -126,7 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, usageError{"-dsn is only for -backend postgres"}
 	}
 	if c.check != "" {
-		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate", "backend", "dsn", "replay", "clients", "trace"} {
+		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate", "backend", "dsn", "replay", "clients", "trace", "ids"} {
 			if c.explicit[f] {
 				return nil, usageError{fmt.Sprintf("-check checks a saved history and runs nothing; drop -%s", f)}
 			}
@@ -189,7 +194,7 @@ func batch(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer)
 	if c.clients > 1 {
 		return concurrentBatch(ctx, c, b, stdout, stderr)
 	}
-	cfg := sim.GenConfig{Ops: c.ops, Start: c.start, Faults: c.profile}
+	cfg := sim.GenConfig{Ops: c.ops, Start: c.start, Faults: c.profile, IDs: c.ids}
 	fired := map[string]int{}
 	began := time.Now() // wall time is for the report only, never for the run
 	lastReport := began
@@ -278,6 +283,9 @@ func replayCommand(c *config, b *backend, seed uint64) string {
 	cmd := fmt.Sprintf("go run ./cmd/simrun -seed %d -runs 1 -ops %d%s", seed, c.ops, backendFlag(b))
 	if c.clients > 1 {
 		cmd += fmt.Sprintf(" -clients %d", c.clients)
+	}
+	if c.ids > 0 {
+		cmd += fmt.Sprintf(" -ids %d", c.ids)
 	}
 	if !c.start.Equal(sim.DefaultStart) {
 		cmd += " -start " + c.start.UTC().Format(time.RFC3339Nano)
