@@ -169,34 +169,32 @@ func (g *generator) newSwarm() swarm {
 		}
 	}
 	sw.weights[gAdvance] = max(sw.weights[gAdvance], 1) // time must move
-	if g.cfg.Clients > 1 {
-		// Sweeps stay a few percent of the operations (or none, in a
-		// fifth of the seeds), as a cleaner running now and then makes
-		// them: a seed that gave them a tenth of the operations would
-		// have several clients sweeping at once in every round, and the
-		// ways their steps can share the expired records grow past what
-		// a check can follow.
-		sw.weights[gSweep] = 0 // set below, from the others
-	}
 	if !g.cfg.Faults.Clock {
 		sw.weights[gClockBack], sw.weights[gSkew] = 0, 0
 	} else {
 		sw.second = []float64{0.1, 0.3, 0.5}[g.rng.IntN(3)]
 	}
-	for _, w := range sw.weights {
-		sw.total += w
-	}
-	if g.cfg.Clients > 1 && g.rng.IntN(5) > 0 {
-		// One step in about 30, whatever the other weights are: the
-		// others are scaled up so that even a seed with few of them
-		// enabled leaves sweeps a small share.
-		sw.total = 0
+	if g.cfg.Clients > 1 {
+		// Sweeps are one step in about 30 whatever the other weights are
+		// (the others are scaled up so that even a seed with few of them
+		// enabled leaves sweeps a small share), or none in a fifth of the
+		// seeds, as a cleaner running now and then makes them: a seed
+		// that gave them a tenth of the operations would have several
+		// clients sweeping at once in every round, and the ways their
+		// steps can share the expired records grow past what a check can
+		// follow.
+		sw.weights[gSweep] = 0
+		others := 0
 		for k := range sw.weights {
 			sw.weights[k] *= 10
-			sw.total += sw.weights[k]
+			others += sw.weights[k]
 		}
-		sw.weights[gSweep] = max(1, sw.total/30)
-		sw.total += sw.weights[gSweep]
+		if g.rng.IntN(5) > 0 {
+			sw.weights[gSweep] = max(1, others/30)
+		}
+	}
+	for _, w := range sw.weights {
+		sw.total += w
 	}
 	n := g.cfg.IDs
 	if n == 0 {

@@ -153,10 +153,7 @@ func ParseHistory(r io.Reader) (*History, error) {
 		if err != nil {
 			return err
 		}
-		e.Client = 0
-		if c, ok := op.(Client); ok {
-			e.Client = c.N
-		}
+		e.Client, _ = clientOf(op)
 		events = append(events, e)
 		return nil
 	})
@@ -321,11 +318,8 @@ func (h *History) settle() error {
 			barrier = latest
 			continue
 		}
-		c := 0
-		if cl, ok := op.(Client); ok {
-			c = cl.N
-		}
-		if f, ok := base2(op).(Fault); ok {
+		c, inner := clientOf(op)
+		if f, ok := inner.(Fault); ok {
 			armed[c] = f.Kind
 			continue
 		}
@@ -356,20 +350,12 @@ func (h *History) settle() error {
 		last[e.Client] = e.Return
 		latest = max(latest, e.Return)
 		inst := 0
-		if _, ok := base2(op).(Second); ok && h.SecondInstance {
+		if _, ok := inner.(Second); ok && h.SecondInstance {
 			inst = 1
 		}
 		e.Now = store.Instant(clk[inst].Now())
 	}
 	return nil
-}
-
-// base2 unwraps a Client only, keeping a Second.
-func base2(op Op) Op {
-	if c, ok := op.(Client); ok {
-		return c.Op
-	}
-	return op
 }
 
 // countFaults counts the faults that fired, and the clock faults, as
@@ -385,12 +371,10 @@ func (h *History) countFaults() map[string]int {
 			if o.D < 0 {
 				out["clock-back"]++
 			}
-			continue
 		case Skew:
 			out["skew"]++
-			continue
 		}
-		if _, ok := base2(op).(Second); ok && h.SecondInstance {
+		if _, inner := clientOf(op); h.SecondInstance && is[Second](inner) {
 			out["second-instance"]++
 		}
 	}

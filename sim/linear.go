@@ -202,18 +202,8 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 		return append(out, makeWorld(w.m, w.sweeps, laid(w.ghosts, w.sweeps, open), open))
 	}
 	got := p.ev.Outcome
-	switch {
-	case p.weak:
-		return append(out, w, applied(w, p))
-	case (got.Kind == Failed || got.Kind == Ambiguous) && !s.c.excused[p.i]:
-		return out // no fault explains it: no world does
-	case got.Kind == Failed:
-		return append(out, w) // definite: no effect
-	case got.Kind == Ambiguous && s.late:
-		// Not applied is taking effect after everything else.
-		return append(out, applied(w, p))
-	case got.Kind == Ambiguous:
-		return append(out, w, applied(w, p))
+	if ws, ok := s.unanswered(p, func() *world { return w }, func() *world { return applied(w, p) }); ok {
+		return append(out, ws...)
 	}
 	if o, ok := p.op.(Load); ok {
 		// A load changes nothing: the world stays as it is, shared. It
@@ -230,6 +220,28 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 		return out
 	}
 	return append(out, w.derive(m, runs))
+}
+
+// unanswered gives the worlds an operation leaves when what it returned
+// does not say what it did: still running where the history was cut
+// (weak), or failed. A failure no fault explains leaves none; a definite
+// one has no effect; an ambiguous one took effect or not (under Late, not
+// taking effect is taking it after everything else). It reports false for
+// an operation that answered, which the caller checks against the model.
+func (s *search) unanswered(p *input, unchanged, effect func() *world) ([]*world, bool) {
+	switch k := p.ev.Outcome.Kind; {
+	case p.weak:
+		return []*world{unchanged(), effect()}, true
+	case k != Failed && k != Ambiguous:
+		return nil, false
+	case !s.c.excused[p.i]:
+		return nil, true // no fault explains it: no world does
+	case k == Failed:
+		return []*world{unchanged()}, true
+	case s.late:
+		return []*world{effect()}, true
+	}
+	return []*world{unchanged(), effect()}, true
 }
 
 // applied is w after p took effect, whatever it returned.
@@ -256,21 +268,11 @@ func (s *search) startClean(w *world, p *input, out []*world) []*world {
 		return makeWorld(m, slices.Clone(w.sweeps), haunted(s.c.haunt, w.ghosts, gone), open)
 	}
 	unchanged := func() *world { return makeWorld(w.m, w.sweeps, w.ghosts, open) }
-	got := p.ev.Outcome
-	switch {
-	case p.weak:
-		return append(out, unchanged(), effect())
-	case (got.Kind == Failed || got.Kind == Ambiguous) && !s.c.excused[p.i]:
-		return out
-	case got.Kind == Failed:
-		return append(out, unchanged())
-	case got.Kind == Ambiguous && s.late:
-		return append(out, effect())
-	case got.Kind == Ambiguous:
-		return append(out, unchanged(), effect())
+	if ws, ok := s.unanswered(p, unchanged, effect); ok {
+		return append(out, ws...)
 	}
 	want := p.op.expect(w.m.Clone(), p.ev.Now)
-	if !matches(p.op, want, got, s.countExpired) {
+	if !matches(p.op, want, p.ev.Outcome, s.countExpired) {
 		return out
 	}
 	return append(out, effect())
@@ -289,7 +291,7 @@ func (s *search) endSweep(w *world, p *input, out []*world) []*world {
 	runs := slices.Delete(slices.Clone(w.sweeps), k, k+1)
 	r := w.sweeps[k]
 	m := w.m
-	if r.takes(m, fromOf(r)) {
+	if takes(m.Expired(r.now), fromOf(r)) {
 		m = m.Clone() // the steps below change it; else it is shared
 	}
 	ghosts := laid(w.ghosts, runs, w.open) // the sweep has returned
@@ -360,10 +362,11 @@ func (c *checker) operations(events []int, weak func(i int) bool) []porcupine.Op
 		if c.opts.Late && ev.Outcome.Kind == Ambiguous && !p.weak {
 			ret = math.MaxInt64
 		}
-		if de, ok := p.op.(DeleteExpired); ok && de.Limit >= 0 {
+		if de, ok := p.op.(DeleteExpired); ok && de.Limit >= 0 && c.haunt {
 			// Its effect at one point of its run; its return, when the
 			// records it removed stop being visible to other instances'
-			// reads (see ghost).
+			// reads (see ghost). Without a second instance no read can
+			// see them, and it is one operation like any other.
 			start, end := *p, *p
 			start.role, end.role = cleanStart, cleanEnd
 			ops = append(ops,

@@ -188,6 +188,15 @@ type Client struct {
 	Op Op
 }
 
+// clientOf splits op into the client that runs it (0 in a trace of one
+// client) and the operation itself, a Second kept.
+func clientOf(op Op) (int, Op) {
+	if c, ok := op.(Client); ok {
+		return c.N, c.Op
+	}
+	return 0, op
+}
+
 func (o Client) exec(ctx context.Context, s store.Store) Outcome { return o.Op.exec(ctx, s) }
 func (o Client) expect(m *model.Model, now time.Time) Outcome    { return o.Op.expect(m, now) }
 

@@ -114,9 +114,7 @@ func (o Outcome) format(op Op, start time.Time) string {
 // itself: outcomes depend on the operation, not on which client or instance
 // ran it.
 func base(op Op) Op {
-	if c, ok := op.(Client); ok {
-		op = c.Op
-	}
+	_, op = clientOf(op)
 	if s, ok := op.(Second); ok {
 		return s.Op
 	}

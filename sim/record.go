@@ -209,10 +209,7 @@ func (r *recorder) runRound(ctx context.Context, round [][]int) {
 // runOp runs the trace's operation i on client c and records its event.
 // Only client c touches Events[i], so no lock is needed.
 func (r *recorder) runOp(ctx context.Context, c, i int) {
-	op := r.t.Ops[i]
-	if cl, ok := op.(Client); ok {
-		op = cl.Op
-	}
+	_, op := clientOf(r.t.Ops[i])
 	if f, ok := op.(Fault); ok {
 		r.ins[c].Arm(f.Kind, f.At)
 		return

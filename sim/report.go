@@ -109,9 +109,7 @@ func (p *Part) write(b *bytes.Buffer) {
 
 // opText is an operation's trace line without its client prefix.
 func opText(op Op) string {
-	if c, ok := op.(Client); ok {
-		op = c.Op
-	}
+	_, op = clientOf(op)
 	return op.String()
 }
 

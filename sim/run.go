@@ -136,16 +136,22 @@ func Run(ctx context.Context, t *Trace, newStore Factory) (*Result, error) {
 
 func (t *Trace) hasFaults() bool {
 	for _, op := range t.Ops {
-		if _, ok := base2(op).(Fault); ok {
+		if _, inner := clientOf(op); is[Fault](inner) {
 			return true
 		}
 	}
 	return false
 }
 
+// is reports whether op is a T.
+func is[T Op](op Op) bool {
+	_, ok := op.(T)
+	return ok
+}
+
 func (t *Trace) hasSecond() bool {
 	for _, op := range t.Ops {
-		if _, ok := base2(op).(Second); ok {
+		if _, inner := clientOf(op); is[Second](inner) {
 			return true
 		}
 	}
@@ -320,26 +326,7 @@ func split(worlds []*model.Model, op Op, now time.Time) []*model.Model {
 
 // dedupe drops states equal to an earlier one, keeping order.
 func dedupe(worlds []*model.Model) []*model.Model {
-	if len(worlds) < 2 {
-		return worlds
-	}
-	out := worlds[:0]
-	seen := make(map[uint64][]*model.Model, len(worlds))
-	for _, w := range worlds {
-		fp := w.Fingerprint()
-		dup := false
-		for _, o := range seen[fp] {
-			if o.Equal(w) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			seen[fp] = append(seen[fp], w)
-			out = append(out, w)
-		}
-	}
-	return out
+	return distinct(worlds, (*model.Model).Fingerprint, (*model.Model).Equal)
 }
 
 // expectAll lists the distinct outcomes the states allow, for a report. It

@@ -262,9 +262,7 @@ func (t *Trace) checkClient(op Op) error {
 
 // storeOp reports whether op runs against a store (and so has an outcome).
 func storeOp(op Op) bool {
-	if c, ok := op.(Client); ok {
-		op = c.Op
-	}
+	_, op = clientOf(op)
 	switch op.(type) {
 	case Advance, Fault, Skew:
 		return false

@@ -195,53 +195,35 @@ func (s *worlds) inflight() bool {
 }
 
 // dedupeWorlds drops worlds equal to an earlier one, keeping order.
-func dedupeWorlds(ws []*world) []*world {
-	if len(ws) < 2 {
-		return ws
-	}
-	out := ws[:0:0]
-	seen := make(map[uint64][]*world, len(ws))
-	for _, w := range ws {
-		if slices.ContainsFunc(seen[w.fp], w.equal) {
-			continue
-		}
-		seen[w.fp] = append(seen[w.fp], w)
-		out = append(out, w)
-	}
-	return out
-}
+func dedupeWorlds(ws []*world) []*world { return distinct(ws, worldFP, (*world).equal) }
+
+func worldFP(w *world) uint64 { return w.fp }
 
 // sweepSteps returns the worlds a world can reach by one step of one of its
 // running sweeps. A step resumes where the previous one ended, or, as a
 // sweep built on DeleteExpired does, from the start: the two differ only
-// when records were written behind the resume point while the sweep ran,
-// and the contract lets a sweep take or leave those.
+// when a record was written behind the resume point while the sweep ran,
+// and the contract lets a sweep take or leave it.
+//
+// A step that would remove nothing is not taken: it only ends the sweep.
+// A sweep left running can still end that way when it returns, and ended,
+// it would differ only in not taking a record written later (by a client
+// whose clock is behind): keeping the running world alone halves the
+// worlds per sweep, at the price of letting such a record go to a sweep
+// that had in fact ended.
 func (w *world) sweepSteps(haunt bool) []*world {
 	var out []*world
 	for k, r := range w.sweeps {
 		if r.done {
 			continue
 		}
-		var fromPoint *time.Time
-		if r.started && !r.behind(w.m) {
-			// Nothing behind the resume point: both kinds of step are
-			// the same, and the one from the start is cheaper to find.
-			fromPoint = nil
-		} else if r.started {
-			fromPoint = &r.from
+		expired := w.m.Expired(r.now)
+		froms := []*time.Time{nil}
+		if r.started && slices.ContainsFunc(expired, func(e model.Entry) bool { return e.Expires.Before(r.from) }) {
+			froms = []*time.Time{&r.from, nil}
 		}
-		for _, from := range [...]*time.Time{fromPoint, nil} {
-			if !r.takes(w.m, from) {
-				// A step that removes nothing only ends the sweep. A
-				// sweep left running can still end that way when it
-				// returns, and ended, it would differ only in not
-				// taking a record written later (by a client whose
-				// clock is behind): keeping the running world alone
-				// halves the worlds per sweep, at the price of letting
-				// such a record go to a sweep that had in fact ended.
-				if fromPoint == nil {
-					break
-				}
+		for _, from := range froms {
+			if !takes(expired, from) {
 				continue
 			}
 			runs := slices.Clone(w.sweeps)
@@ -249,33 +231,15 @@ func (w *world) sweepSteps(haunt bool) []*world {
 			var gone []model.Entry
 			runs[k], gone = r.stepGone(m, from)
 			out = append(out, makeWorld(m, runs, haunted(haunt, w.ghosts, gone), w.open))
-			if fromPoint == nil {
-				break // the same step
-			}
 		}
 	}
 	return out
 }
 
-// behind reports whether a record expired at the sweep's reading lies
-// behind its resume point: one written while it ran.
-func (r sweepRun) behind(m *model.Model) bool {
-	for _, e := range m.Expired(r.now) {
-		if e.Expires.Before(r.from) {
-			return true
-		}
-	}
-	return false
-}
-
-// takes reports whether a step resuming at from would remove anything.
-func (r sweepRun) takes(m *model.Model, from *time.Time) bool {
-	for _, e := range m.Expired(r.now) {
-		if from == nil || !e.Expires.Before(*from) {
-			return true
-		}
-	}
-	return false
+// takes reports whether a step resuming at from (nil: the start) would
+// remove any of the records expired at its sweep's reading.
+func takes(expired []model.Entry, from *time.Time) bool {
+	return slices.ContainsFunc(expired, func(e model.Entry) bool { return from == nil || !e.Expires.Before(*from) })
 }
 
 // step takes one step of the sweep on m, resuming at from.
@@ -300,16 +264,15 @@ func (r sweepRun) stepGone(m *model.Model, from *time.Time) (sweepRun, []model.E
 // of them. It gives up, returning false, past limit worlds.
 func closure(ws []*world, limit int, haunt bool) ([]*world, bool) {
 	out := slices.Clone(ws)
-	seen := make(map[uint64][]*world, len(ws))
+	seen := newFPSet(worldFP, (*world).equal, len(ws))
 	for _, w := range ws {
-		seen[w.fp] = append(seen[w.fp], w)
+		seen.add(w)
 	}
 	for i := 0; i < len(out); i++ {
 		for _, n := range out[i].sweepSteps(haunt) {
-			if slices.ContainsFunc(seen[n.fp], n.equal) {
+			if !seen.add(n) {
 				continue
 			}
-			seen[n.fp] = append(seen[n.fp], n)
 			out = append(out, n)
 			if len(out) > limit {
 				return nil, false
@@ -345,17 +308,23 @@ func (w *world) conflicts(p *input) bool {
 			return rec, ok && !rec.LiveAt(r.now)
 		}
 		born := func(ttl time.Duration) bool { return !r.now.Before(store.Expiry(now, ttl)) }
+		// renews: an update whose clock calls the record live, of one the
+		// sweep would take, or to an expiry the sweep would take.
+		renews := func(id store.ID, ttl time.Duration) bool {
+			rec, ok := w.m.Get(id)
+			return ok && rec.LiveAt(now) && (!rec.LiveAt(r.now) || born(ttl))
+		}
 		switch o := p.op.(type) {
 		case Load:
 			if rec, ok := stale(o.ID); ok && rec.LiveAt(now) {
 				return true
 			}
 		case Update:
-			if rec, ok := w.m.Get(o.ID); ok && rec.LiveAt(now) && (!rec.LiveAt(r.now) || born(o.TTL)) {
+			if renews(o.ID, o.TTL) {
 				return true
 			}
 		case UpdateTTL:
-			if rec, ok := w.m.Get(o.ID); ok && rec.LiveAt(now) && (!rec.LiveAt(r.now) || born(o.TTL)) {
+			if renews(o.ID, o.TTL) {
 				return true
 			}
 		case Create:

@@ -31,13 +31,14 @@ func concurrentBatch(ctx context.Context, c *config, b *backend, stdout, stderr 
 			fmt.Fprintf(stderr, "simrun: seed %d: %v\n", seed, err)
 			return exitUsage
 		}
+		saved := false
 		if c.runs == 1 && c.trace != "" {
 			// Saved before the check, so that a check that runs out
 			// of time or memory still leaves the history to study.
-			if err := writeFile(c.trace, []byte(h.String())); err != nil {
-				fmt.Fprintf(stderr, "simrun: writing the history: %v\n", err)
+			if !saveHistory(c.trace, h, stderr) {
 				return exitUsage
 			}
+			saved = true
 		}
 		checkBegan := time.Now()
 		r := sim.Check(h, opts)
@@ -46,12 +47,9 @@ func concurrentBatch(ctx context.Context, c *config, b *backend, stdout, stderr 
 		for k, n := range h.Faults {
 			fired[k] += n
 		}
-		if r.Verdict != sim.Linearizable || c.runs == 1 {
-			if c.trace != "" {
-				if err := writeFile(c.trace, []byte(h.String())); err != nil {
-					fmt.Fprintf(stderr, "simrun: writing the history: %v\n", err)
-					return exitUsage
-				}
+		if r.Verdict != sim.Linearizable && c.trace != "" && !saved {
+			if !saveHistory(c.trace, h, stderr) {
+				return exitUsage
 			}
 		}
 		if r.Verdict != sim.Linearizable {
@@ -108,13 +106,8 @@ func concurrentReport(c *config, b *backend, seed uint64, h *sim.History, r *sim
 		}
 	}
 	code := verdictCode(r)
-	if c.html != "" {
-		if err := writeHTML(c.html, r); err != nil {
-			fmt.Fprintf(stderr, "simrun: %v\n", err)
-			code = exitUsage
-		} else {
-			fmt.Fprintf(stdout, "view: %s (porcupine's view of the smallest failing part)\n", c.html)
-		}
+	if !writeView(c, r, stdout, stderr) {
+		code = exitUsage
 	}
 	fmt.Fprintf(stdout, "replay: %s (runs the same operations again; the schedule may differ)\n", replayCommand(c, b, seed))
 	if path != "" {
@@ -141,22 +134,15 @@ func concurrentReplay(ctx context.Context, c *config, b *backend, t *sim.Trace, 
 		fmt.Fprintf(stderr, "simrun: %v\n", err)
 		return exitUsage
 	}
-	if c.trace != "" {
-		if err := writeFile(c.trace, []byte(h.String())); err != nil {
-			fmt.Fprintf(stderr, "simrun: writing the history: %v\n", err)
-			return exitUsage
-		}
+	if c.trace != "" && !saveHistory(c.trace, h, stderr) {
+		return exitUsage
 	}
 	r := sim.Check(h, sim.CheckOptions{Late: c.late})
 	fmt.Fprintf(stdout, "simrun: replayed %s on %d clients: %d ops (backend %s): %s", c.replay, t.Clients, h.Operations(), b.name, r)
-	code := verdictCode(r)
-	if c.html != "" && r.Part != nil {
-		if err := writeHTML(c.html, r); err != nil {
-			fmt.Fprintf(stderr, "simrun: %v\n", err)
-			return exitUsage
-		}
+	if !writeView(c, r, stdout, stderr) {
+		return exitUsage
 	}
-	return code
+	return verdictCode(r)
 }
 
 // checkFile checks a saved history again.
@@ -166,8 +152,14 @@ func checkFile(c *config, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "simrun: %v\n", err)
 		return exitUsage
 	}
-	h, err := sim.ParseHistory(io.LimitReader(f, maxHistoryBytes+1))
+	limited := &io.LimitedReader{R: f, N: maxHistoryBytes + 1}
+	h, err := sim.ParseHistory(limited)
 	f.Close()
+	if limited.N == 0 {
+		// Checking the part that fits would check another history, and
+		// a parse error in its cut last line would name the wrong cause.
+		err = fmt.Errorf("larger than %d bytes", maxHistoryBytes)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: %s: %v\n", c.check, err)
 		return exitUsage
@@ -175,20 +167,42 @@ func checkFile(c *config, stdout, stderr io.Writer) int {
 	r := sim.Check(h, sim.CheckOptions{Late: c.late})
 	clients := max(h.Trace.Clients, 1)
 	fmt.Fprintf(stdout, "simrun: %s: seed %d, %d clients, %d ops: %s", c.check, h.Trace.Seed, clients, h.Operations(), r)
-	code := verdictCode(r)
-	if c.html != "" {
-		if r.Part == nil {
-			fmt.Fprintf(stderr, "simrun: no view written: the history is %s\n", r.Verdict)
-		} else if err := writeHTML(c.html, r); err != nil {
-			fmt.Fprintf(stderr, "simrun: %v\n", err)
-			return exitUsage
-		}
+	if !writeView(c, r, stdout, stderr) {
+		return exitUsage
 	}
-	return code
+	return verdictCode(r)
 }
 
-// maxHistoryBytes bounds a history file -check reads.
-const maxHistoryBytes = 1 << 30
+// maxHistoryBytes bounds a history file -check reads (a variable so that a
+// test can lower it).
+var maxHistoryBytes int64 = 1 << 30
+
+// saveHistory writes h to path, saying on stderr if it could not.
+func saveHistory(path string, h *sim.History, stderr io.Writer) bool {
+	if err := writeFile(path, []byte(h.String())); err != nil {
+		fmt.Fprintf(stderr, "simrun: writing the history: %v\n", err)
+		return false
+	}
+	return true
+}
+
+// writeView writes -html's view of r's failing part, if -html was given
+// and there is a part to show, and reports false if it could not.
+func writeView(c *config, r *sim.Checked, stdout, stderr io.Writer) bool {
+	switch {
+	case c.html == "":
+		return true
+	case r.Part == nil:
+		fmt.Fprintf(stderr, "simrun: no view written: the history is %s\n", r.Verdict)
+		return true
+	}
+	if err := writeHTML(c.html, r); err != nil {
+		fmt.Fprintf(stderr, "simrun: %v\n", err)
+		return false
+	}
+	fmt.Fprintf(stdout, "view: %s (porcupine's view of the smallest failing part)\n", c.html)
+	return true
+}
 
 func writeHTML(path string, r *sim.Checked) error {
 	var b bytes.Buffer

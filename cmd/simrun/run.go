@@ -349,7 +349,7 @@ func writeTrace(path string, t *sim.Trace, res *sim.Result) error {
 	if err := t.WriteHistory(&b, res); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+	if err := writeFile(path, []byte(b.String())); err != nil {
 		return fmt.Errorf("writing the trace: %w", err)
 	}
 	return nil

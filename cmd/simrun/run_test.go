@@ -90,10 +90,7 @@ func TestBadInput(t *testing.T) {
 	if err := os.WriteFile(binary, []byte{0xff, 0xfe, 0, 1, 2}, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		args []string
-		want string
-	}{
+	tests := []usageCase{
 		{[]string{"-runs", "0"}, "-runs 0 out of range"},
 		{[]string{"-runs", "-3"}, "out of range"},
 		{[]string{"-ops", "0"}, "-ops 0 out of range"},
@@ -113,11 +110,24 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-dsn", "postgres://x"}, "only for -backend postgres"},
 		{[]string{"-trace", filepath.Join(dir, "no", "such", "dir", "t"), "-runs", "1", "-ops", "5"}, "writing the trace"},
 	}
+	wantUsageErrors(t, tests)
+}
+
+// usageCase is a command line simrun must refuse, and what its message
+// must mention.
+type usageCase struct {
+	args []string
+	want string
+}
+
+// wantUsageErrors runs each case: exit 2, with stderr naming the problem.
+func wantUsageErrors(t *testing.T, tests []usageCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			code, out, errOut := simrun(t, tt.args...)
 			if code != exitUsage {
-				t.Fatalf("exit %d, want %d (stdout %q)", code, exitUsage, out)
+				t.Fatalf("exit %d, want %d (stdout %q, stderr %q)", code, exitUsage, out, errOut)
 			}
 			if !strings.Contains(errOut, tt.want) {
 				t.Fatalf("stderr %q does not name the problem (%q)", errOut, tt.want)
@@ -229,10 +239,7 @@ func TestConcurrentBadInput(t *testing.T) {
 	if err := os.Mkdir(readonly, 0o500); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		args []string
-		want string
-	}{
+	tests := []usageCase{
 		{[]string{"-clients", "0"}, "-clients 0 out of range"},
 		{[]string{"-clients", "-2"}, "out of range"},
 		{[]string{"-clients", "65"}, "out of range"},
@@ -251,26 +258,32 @@ func TestConcurrentBadInput(t *testing.T) {
 		{[]string{"-check", corrupt, "-backend", "postgres"}, "drop -backend"},
 	}
 	if os.Geteuid() != 0 { // root writes anywhere
-		tests = append(tests, struct {
-			args []string
-			want string
-		}{[]string{"-clients", "8", "-html", filepath.Join(readonly, "v.html")}, "cannot write there"})
+		tests = append(tests, usageCase{[]string{"-clients", "8", "-html", filepath.Join(readonly, "v.html")}, "cannot write there"})
 	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			code, out, errOut := simrun(t, tt.args...)
-			if code != exitUsage {
-				t.Fatalf("exit %d, want %d (stdout %q, stderr %q)", code, exitUsage, out, errOut)
-			}
-			if !strings.Contains(errOut, tt.want) {
-				t.Fatalf("stderr %q does not name the problem (%q)", errOut, tt.want)
-			}
-		})
-	}
+	wantUsageErrors(t, tests)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".html") || strings.HasPrefix(e.Name(), ".") {
 			t.Errorf("a failed run left %s behind", e.Name())
 		}
+	}
+}
+
+// A history larger than -check reads is refused, not checked in part: the
+// part that fits would be another history.
+func TestCheckRefusesAnOversizedHistory(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "run.history")
+	if code, out, e := simrun(t, "-seed", "5", "-runs", "1", "-ops", "20", "-clients", "2", "-trace", p); code != exitOK {
+		t.Fatalf("exit %d: %s %s", code, out, e)
+	}
+	if code, out, _ := simrun(t, "-check", p); code != exitOK {
+		t.Fatalf("-check of the whole history: exit %d: %s", code, out)
+	}
+	old := maxHistoryBytes
+	maxHistoryBytes = 200
+	t.Cleanup(func() { maxHistoryBytes = old })
+	if code, _, errOut := simrun(t, "-check", p); code != exitUsage || !strings.Contains(errOut, "larger than 200 bytes") {
+		t.Fatalf("-check of a history over the limit: exit %d, stderr %q", code, errOut)
 	}
 }

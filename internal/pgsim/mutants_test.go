@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/pgstore"
@@ -145,13 +146,7 @@ func (h *Harness) factoryWith(wrap func(h *Harness, s *pgstore.Store, clk clock.
 	if wrap == nil {
 		return h.Factory
 	}
-	return func(env sim.Env) (store.Store, error) {
-		s, err := h.prepare(env)
-		if err != nil {
-			return nil, err
-		}
-		return wrap(h, s, env.Clock), nil
-	}
+	return h.wrapped(func(s *pgstore.Store, _ *pgxpool.Pool, clk clock.Clock) store.Store { return wrap(h, s, clk) })
 }
 
 // Each planted bug is caught under its fault, and the same trace passes on

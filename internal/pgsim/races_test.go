@@ -41,6 +41,15 @@ func (r racy) live(ctx context.Context, id store.ID, now time.Time) (store.Recor
 	return rec, err == nil, err
 }
 
+// mustLive is live with the contract's error when the record is not.
+func (r racy) mustLive(ctx context.Context, id store.ID, now time.Time) (store.Record, error) {
+	rec, ok, err := r.live(ctx, id, now)
+	if err == nil && !ok {
+		err = store.ErrNotFound
+	}
+	return rec, err
+}
+
 // put is the write: an upsert, whatever is there.
 func (r racy) put(ctx context.Context, id store.ID, state []byte, expires time.Time) error {
 	if state == nil {
@@ -77,11 +86,8 @@ func (m changeIDInsertThenDelete) ChangeID(ctx context.Context, old, new store.I
 		return m.Store.ChangeID(ctx, old, new)
 	}
 	now := m.now()
-	rec, ok, err := m.live(ctx, old, now)
-	if err != nil || !ok {
-		if err == nil {
-			err = store.ErrNotFound
-		}
+	rec, err := m.mustLive(ctx, old, now)
+	if err != nil {
 		return err
 	}
 	if _, taken, err := m.live(ctx, new, now); err != nil || taken {
@@ -105,10 +111,7 @@ func (m updateCheckThenWrite) Update(ctx context.Context, id store.ID, state []b
 		return m.Store.Update(ctx, id, state, ttl)
 	}
 	now := m.now()
-	if _, ok, err := m.live(ctx, id, now); err != nil || !ok {
-		if err == nil {
-			err = store.ErrNotFound
-		}
+	if _, err := m.mustLive(ctx, id, now); err != nil {
 		return err
 	}
 	return m.put(ctx, id, state, store.Expiry(now, ttl))
@@ -145,11 +148,8 @@ func (m updateTTLReadModifyWrite) UpdateTTL(ctx context.Context, id store.ID, tt
 		return m.Store.UpdateTTL(ctx, id, ttl)
 	}
 	now := m.now()
-	rec, ok, err := m.live(ctx, id, now)
-	if err != nil || !ok {
-		if err == nil {
-			err = store.ErrNotFound
-		}
+	rec, err := m.mustLive(ctx, id, now)
+	if err != nil {
 		return err
 	}
 	return m.put(ctx, id, rec.State, store.Expiry(now, ttl))
