@@ -10,7 +10,10 @@
 // fit for a simulator: the module is archived, Mock.Add sleeps a millisecond
 // of real time on every call (a 500,000-operation run would spend minutes
 // asleep), and its timers have known races. Sim never touches real time: it
-// is a number that moves only when told to.
+// is a number that moves only when told to. Code that must wait, not just
+// read the time (a background sweeper), takes a Waiter; Sim fires its waiters
+// synchronously as it is moved, and lets a test block until the code under
+// test is waiting, so schedules are tested exactly, in simulated time.
 package clock
 
 import (
@@ -25,7 +28,8 @@ type Clock interface {
 }
 
 // Real returns the system clock. It is benbjohnson/clock's real clock, so it
-// also offers timers and tickers to code that wants the full interface.
+// also offers timers and tickers to code that wants the full interface, and
+// is a Waiter.
 func Real() bclock.Clock { return bclock.New() }
 
 // Compile-time checks that benbjohnson/clock's clocks can be injected.

@@ -14,8 +14,10 @@ import (
 // (DialFunc was never used), network faults are emulated the same way:
 // NetRefuse as FailBefore, NetDrop and NetStall as FailAfter. Any backend,
 // in memory or third-party, thus gets the faults it can be given. The
-// wrapper is a store.Sweeper too, faulting a whole sweep as one operation.
-func Wrap(s store.Store, in *Injector) store.Store { return &faulty{s: s, in: in} }
+// wrapper is a store.Sweeper too, faulting a whole sweep as one operation,
+// and has the optional capabilities (store.Owners, store.Toucher) that s
+// has, faulted the same way.
+func Wrap(s store.Store, in *Injector) store.Store { return view(&faulty{s: s, in: in}) }
 
 type faulty struct {
 	s  store.Store

@@ -255,3 +255,68 @@ func BenchmarkDeleteExpired(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTouch is sliding expiry on the store's sessions: "read" is the
+// common request, where the expiry would move by less than the resolution
+// and nothing is written; "write" moves it every time.
+func BenchmarkTouch(b *testing.B) {
+	b.Run("read", func(b *testing.B) {
+		s := benchStore(b, 0)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := s.Touch(ctx, benchIDs[i%benchSessions], time.Hour, time.Minute); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("write", func(b *testing.B) {
+		s := benchStore(b, 0)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			// A TTL a lap longer than the last one moves every expiry forward.
+			ttl := time.Hour + time.Duration(1+i/benchSessions)*us
+			if _, err := s.Touch(ctx, benchIDs[i%benchSessions], ttl, 0); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkListOwner lists one owner's 10 sessions among 100,000: the
+// others either have no owner or belong to 9,999 other owners of 10 each.
+// Its cost should follow the owner's sessions and the shard count, not the
+// store's size.
+func BenchmarkListOwner(b *testing.B) {
+	const total, mine = 100_000, 10
+	for _, others := range []string{"unowned", "owned"} {
+		b.Run("others="+others, func(b *testing.B) {
+			s := memstore.New(memstore.Options{Clock: clock.NewSim(t0)})
+			for i := range total {
+				id := store.ID(fmt.Sprintf("s%d", i))
+				var err error
+				switch {
+				case i < mine:
+					err = s.CreateOwned(ctx, id, "me", nil, time.Hour+time.Duration(i)*us, 0)
+				case others == "owned":
+					err = s.CreateOwned(ctx, id, store.Owner(fmt.Sprintf("user%d", i/mine)), nil, time.Hour, 0)
+				default:
+					err = s.Create(ctx, id, nil, time.Hour)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				l, err := s.List(ctx, "me")
+				if err != nil || len(l) != mine {
+					b.Fatalf("List = %d sessions, %v", len(l), err)
+				}
+			}
+		})
+	}
+}

@@ -9,8 +9,10 @@
 // and every run. Each shard also keeps its records in a min-heap ordered by
 // (expiry, ID), the order in which the contract says DeleteExpired reclaims
 // them: reclaiming is a merge of the shard heaps that touches only the
-// records it removes, never a scan of the live ones. Stored state is copied
-// on the way in and on the way out, outside the locks, and is never written
-// in place, so a caller can neither change a stored session by accident nor
-// see one change under it.
+// records it removes, never a scan of the live ones. Shards index their
+// records by owner too (store.Owners), so that listing, capping or revoking
+// an owner's sessions visits those sessions and no others. Stored state is
+// copied on the way in and on the way out, outside the locks, and is never
+// written in place, so a caller can neither change a stored session by
+// accident nor see one change under it.
 package memstore

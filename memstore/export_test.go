@@ -1,13 +1,19 @@
 package memstore
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hourglass-go/hourglass/model"
 )
 
 // CheckInvariants verifies the internal structure of every shard: map and
 // heap hold the same entries, each entry knows its heap position, heap keys
-// match their entries, the heap is ordered, and each ID lives in the shard
-// its hash selects. Tests call it
+// match their entries, the heap is ordered, each ID lives in the shard
+// its hash selects, and the owner index lists exactly the entries that have
+// an owner, under that owner, each knowing its slot. Tests call it
 // after a run to catch corruption that the public API would only reveal much
 // later, if ever.
 func (s *Store) CheckInvariants() error {
@@ -37,9 +43,50 @@ func (s *Store) CheckInvariants() error {
 				return fmt.Errorf("shard %d: heap order broken at %d", i, k)
 			}
 		}
+		owned := 0
+		for _, e := range sh.byID {
+			if e.owner != "" {
+				owned++
+				if l := sh.byOwner[e.owner]; e.slot < 0 || e.slot >= len(l) || l[e.slot] != e {
+					return fmt.Errorf("shard %d: entry %q of owner %q not at its slot %d in the owner index", i, e.id, e.owner, e.slot)
+				}
+			}
+		}
+		indexed := 0
+		for o, l := range sh.byOwner {
+			if len(l) == 0 {
+				return fmt.Errorf("shard %d: owner %q has an empty list in the index", i, o)
+			}
+			for _, e := range l {
+				if e.owner != o || sh.byID[e.id] != e {
+					return fmt.Errorf("shard %d: index of owner %q lists entry %q (owner %q), not held under that owner", i, o, e.id, e.owner)
+				}
+			}
+			indexed += len(l)
+		}
+		if owned != indexed {
+			return fmt.Errorf("shard %d: %d entries with an owner, %d in the owner index", i, owned, indexed)
+		}
 	}
 	return nil
 }
 
 // ShardCount is the number of shards New settled on.
 func (s *Store) ShardCount() int { return len(s.shards) }
+
+// Entries lists every record the store holds, live or expired, in ID byte
+// order: the full read-back a test compares with model.Model.Entries.
+func (s *Store) Entries() []model.Entry {
+	s.lockAll()
+	defer s.unlockAll()
+	var out []model.Entry
+	for i := range s.shards {
+		for _, e := range s.shards[i].byID {
+			r := e.record()
+			r.State = bytes.Clone(r.State)
+			out = append(out, model.Entry{ID: e.id, Record: r})
+		}
+	}
+	slices.SortFunc(out, func(a, b model.Entry) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return out
+}

@@ -11,13 +11,21 @@ import (
 // delete can repair the heap in O(log n) instead of searching it.
 type entry struct {
 	id      store.ID
-	state   []byte // never written after it is stored: see Store.Load
+	owner   store.Owner // "" for none
+	state   []byte      // never written after it is stored: see Store.Load
 	expires time.Time
 	index   int // position of the entry's item in the shard's heap; -1 once removed
+	slot    int // position in its shard's byOwner list when it has an owner
 }
 
 // liveAt is the contract's liveness rule: live while now < expires.
 func (e *entry) liveAt(now time.Time) bool { return now.Before(e.expires) }
+
+// record returns the entry as a Record sharing its state slice, which the
+// caller clones once the shard's lock is released (see Store.Load).
+func (e *entry) record() store.Record {
+	return store.Record{State: e.state, Expires: e.expires, Owner: e.owner}
+}
 
 // instant is a time as two integers, which compare faster than time.Time
 // (no decoding of its packed wall and ext fields) and take 16 bytes, not 24.

@@ -96,3 +96,16 @@ func wantErr(t testing.TB, what string, got, want error) {
 		t.Fatalf("%s: error %v, want %v", what, got, want)
 	}
 }
+
+// wantOwned checks that id is live with state, expiry t0+at and owner.
+func (f *fixture) wantOwned(t testing.TB, id store.ID, state string, at time.Duration, owner store.Owner) {
+	t.Helper()
+	f.wantLoad(t, id, state, at)
+	rec, err := f.s.Load(ctx, id)
+	if err != nil {
+		t.Fatalf("Load(%q): %v", id, err)
+	}
+	if rec.Owner != owner {
+		t.Fatalf("Load(%q).Owner = %q, want %q", id, rec.Owner, owner)
+	}
+}

@@ -12,7 +12,7 @@ import (
 )
 
 // An op is one call on a store, reduced to its error, so that validation and
-// cancellation can be checked uniformly across all seven operations.
+// cancellation can be checked uniformly across all the operations.
 type op struct {
 	name string
 	call func(ctx context.Context, s *memstore.Store) error
@@ -85,6 +85,21 @@ var allOps = []op{
 	{"ChangeID onto expired", func(c context.Context, s *memstore.Store) error { return s.ChangeID(c, "a", "gone") }},
 	{"DeleteExpired", func(c context.Context, s *memstore.Store) error { _, err := s.DeleteExpired(c, 0); return err }},
 	{"DeleteExpired limited", func(c context.Context, s *memstore.Store) error { _, err := s.DeleteExpired(c, 1); return err }},
+	{"CreateOwned", func(c context.Context, s *memstore.Store) error {
+		return s.CreateOwned(c, "b", "u", []byte("x"), sec, 0)
+	}},
+	{"CreateOwned capped", func(c context.Context, s *memstore.Store) error {
+		return s.CreateOwned(c, "b", "u", []byte("x"), sec, 1)
+	}},
+	{"CreateOwned over expired", func(c context.Context, s *memstore.Store) error { return s.CreateOwned(c, "gone", "u", nil, sec, 0) }},
+	{"Cycle", func(c context.Context, s *memstore.Store) error { return s.Cycle(c, "a", "b", "", []byte("x"), sec, 0) }},
+	{"Cycle capped", func(c context.Context, s *memstore.Store) error {
+		return s.Cycle(c, "a", "b", "u", []byte("x"), sec, 1)
+	}},
+	{"List", func(c context.Context, s *memstore.Store) error { _, err := s.List(c, "u"); return err }},
+	{"Revoke", func(c context.Context, s *memstore.Store) error { return s.Revoke(c, "u", store.HandleOf("a")) }},
+	{"RevokeAll", func(c context.Context, s *memstore.Store) error { _, err := s.RevokeAll(c, "u", "a"); return err }},
+	{"Touch", func(c context.Context, s *memstore.Store) error { _, err := s.Touch(c, "a", 2*sec, 0); return err }},
 }
 
 func setupAllOps(t *testing.T) *fixture {

@@ -51,8 +51,13 @@ type Store struct {
 	mergeBuf []mergeItem
 }
 
-// Compile-time check that Store implements the contract.
-var _ store.Store = (*Store)(nil)
+// Compile-time checks that Store implements the contract and its optional
+// owner and sliding-expiry capabilities.
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Owners  = (*Store)(nil)
+	_ store.Toucher = (*Store)(nil)
+)
 
 // New returns an empty store configured by opts.
 func New(opts Options) *Store {
@@ -78,6 +83,7 @@ func New(opts Options) *Store {
 	}
 	for i := range s.shards {
 		s.shards[i].byID = make(map[store.ID]*entry)
+		s.shards[i].byOwner = make(map[store.Owner][]*entry)
 	}
 	return s
 }
@@ -108,9 +114,9 @@ func (s *Store) shardIndex(id store.ID) int { return int(shardHash(id) & s.mask)
 
 func (s *Store) shard(id store.ID) *shard { return &s.shards[s.shardIndex(id)].shard }
 
-// Create stores a new session under id with state and ttl. It fails with
-// store.ErrDuplicateID if a live session has id; an expired record under id
-// is replaced.
+// Create stores a new session under id with state and ttl, and no owner. It
+// fails with store.ErrDuplicateID if a live session has id; an expired
+// record under id is replaced.
 func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -135,6 +141,7 @@ func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.
 		}
 		old.state, old.expires = e.state, e.expires
 		sh.heap.rekey(old)
+		sh.setOwner(old, "") // a Create makes a session with no owner
 		return nil
 	}
 	sh.insert(e)
@@ -158,17 +165,18 @@ func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 		sh.mu.Unlock()
 		return store.Record{}, store.ErrNotFound
 	}
-	state, expires := e.state, e.expires
+	rec := e.record()
 	sh.mu.Unlock()
 	// Every write installs a new slice and none writes into a stored one, so
 	// the bytes read here cannot change: copying them needs no lock, and a
 	// large state does not hold up the shard while it is copied.
-	return store.Record{State: bytes.Clone(state), Expires: expires}, nil
+	rec.State = bytes.Clone(rec.State)
+	return rec, nil
 }
 
-// Update replaces the state and expiry of the live session under id, or
-// fails with store.ErrNotFound, leaving an expired record as it is: an update
-// never brings a session back.
+// Update replaces the state and expiry of the live session under id, keeping
+// its owner, or fails with store.ErrNotFound, leaving an expired record as
+// it is: an update never brings a session back.
 func (s *Store) Update(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -191,7 +199,7 @@ func (s *Store) Update(ctx context.Context, id store.ID, state []byte, ttl time.
 }
 
 // UpdateTTL sets the expiry of the live session under id to now+ttl, keeping
-// its state, or fails with store.ErrNotFound.
+// its state and owner, or fails with store.ErrNotFound.
 func (s *Store) UpdateTTL(ctx context.Context, id store.ID, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -240,9 +248,10 @@ func (s *Store) Delete(ctx context.Context, id store.ID) error {
 }
 
 // ChangeID moves the live session under oldID to newID in one atomic step,
-// keeping its state and expiry. It fails with store.ErrNotFound if oldID is
-// not live, and otherwise with store.ErrDuplicateID if newID is live
-// (including when oldID == newID). An expired record under newID is replaced.
+// keeping its state, expiry and owner. It fails with store.ErrNotFound if
+// oldID is not live, and otherwise with store.ErrDuplicateID if newID is
+// live (including when oldID == newID). An expired record under newID is
+// replaced.
 func (s *Store) ChangeID(ctx context.Context, oldID, newID store.ID) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -9,11 +9,17 @@ import (
 )
 
 // shard is one independently locked part of the keyspace. Its map and heap
-// always hold the same entries; mu guards both, and the entries in them.
+// always hold the same entries, and byOwner those of them that have an
+// owner; mu guards all three, and the entries in them.
 type shard struct {
 	mu   sync.Mutex
 	byID map[store.ID]*entry
 	heap expiryHeap
+	// byOwner lists each owner's entries in this shard, live or expired, so
+	// that an owner's operations visit that owner's sessions only, never the
+	// whole keyspace. A list, not a set: owners hold a handful of sessions,
+	// and entry.slot makes removal O(1) by swapping in the last one.
+	byOwner map[store.Owner][]*entry
 }
 
 // cacheLine is a conservative cache line size: 128 bytes covers the 64-byte
@@ -29,14 +35,53 @@ type paddedShard struct {
 	_ [cacheLine - unsafe.Sizeof(shard{})%cacheLine]byte
 }
 
+// insert and remove are the only ways into and out of a shard, so the map,
+// the heap and the owner index cannot disagree whichever path (Delete,
+// ChangeID, a cap's eviction, DeleteExpired) takes an entry out.
 func (sh *shard) insert(e *entry) {
 	sh.byID[e.id] = e
 	sh.heap.push(e)
+	sh.index(e)
 }
 
 func (sh *shard) remove(e *entry) {
 	delete(sh.byID, e.id)
 	sh.heap.remove(e.index)
+	sh.unindex(e)
+}
+
+// setOwner changes the owner of an entry the shard holds.
+func (sh *shard) setOwner(e *entry, owner store.Owner) {
+	sh.unindex(e)
+	e.owner = owner
+	sh.index(e)
+}
+
+func (sh *shard) index(e *entry) {
+	if e.owner == "" {
+		return
+	}
+	list := sh.byOwner[e.owner]
+	e.slot = len(list)
+	sh.byOwner[e.owner] = append(list, e)
+}
+
+func (sh *shard) unindex(e *entry) {
+	if e.owner == "" {
+		return
+	}
+	list := sh.byOwner[e.owner]
+	last := len(list) - 1
+	if last == 0 {
+		// The owner's last session here: drop the key, so that the index
+		// does not grow with every owner ever seen.
+		delete(sh.byOwner, e.owner)
+		return
+	}
+	list[e.slot] = list[last]
+	list[e.slot].slot = e.slot
+	list[last] = nil // let the collector have the entry
+	sh.byOwner[e.owner] = list[:last]
 }
 
 // earliestExpired returns the shard's first record in reclaim order if that

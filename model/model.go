@@ -110,6 +110,10 @@ func (m *Model) Fingerprint() uint64 {
 			mix(b)
 		}
 		mix(0)
+		for i := 0; i < len(r.Owner); i++ {
+			mix(r.Owner[i])
+		}
+		mix(0)
 		ns := r.Expires.UnixNano()
 		for i := 0; i < 8; i++ {
 			mix(byte(ns >> (8 * i)))

@@ -36,16 +36,17 @@ func (m *Model) Load(now time.Time, id store.ID) (store.Record, error) {
 	return r, nil
 }
 
-// Update: live → state and expiry replaced; not live → ErrNotFound and no
+// Update: live → state and expiry replaced, owner kept; not live → ErrNotFound and no
 // effect: an update never brings a session back.
 func (m *Model) Update(now time.Time, id store.ID, state []byte, ttl time.Duration) error {
 	if err := m.limits.CheckWrite(id, state, ttl); err != nil {
 		return err
 	}
-	if _, ok := m.live(now, id); !ok {
+	r, ok := m.live(now, id)
+	if !ok {
 		return store.ErrNotFound
 	}
-	m.recs[id] = store.Record{State: clone(state), Expires: store.Expiry(now, ttl)}
+	m.recs[id] = store.Record{State: clone(state), Expires: store.Expiry(now, ttl), Owner: r.Owner}
 	return nil
 }
 
@@ -128,13 +129,16 @@ func (m *Model) Expired(now time.Time) []Entry {
 			out = append(out, Entry{ID: id, Record: r})
 		}
 	}
-	slices.SortFunc(out, func(a, b Entry) int {
-		if c := a.Expires.Compare(b.Expires); c != 0 {
-			return c
-		}
-		return strings.Compare(string(a.ID), string(b.ID))
-	})
+	slices.SortFunc(out, reclaimOrder)
 	return out
+}
+
+// reclaimOrder is earliest expiry first, ties by ID in byte order.
+func reclaimOrder(a, b Entry) int {
+	if c := a.Expires.Compare(b.Expires); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a.ID), string(b.ID))
 }
 
 func clone(b []byte) []byte { return append([]byte{}, b...) }

@@ -3,11 +3,16 @@
 //
 // One table holds every session: the ID (text under the "C" collation, so
 // IDs compare and sort as bytes whatever the database's locale), the state
-// (bytea) and the instant it expires (timestamptz). An index on
+// (bytea), the instant it expires (timestamptz) and its owner (text under
+// "C", NULL for a session without one; see store.Owners). An index on
 // (expires, id) serves DeleteExpired, which removes expired rows earliest
 // first in batches, and Sweep, which clears a backlog batch after batch,
 // each starting where the last ended; several processes can run either at
-// once, taking turns on the rows they share.
+// once, taking turns on the rows they share. A partial index on
+// (owner, expires, id), of owned rows only, serves the owner operations,
+// so that listing, capping or revoking one user's sessions costs what that
+// user has, whatever the table holds. Migrate upgrades a table made by an
+// earlier version in place.
 //
 // Time comes only from the clock.Clock given in Options. Each operation
 // reads it once, truncates the reading to microseconds (store.Instant) and
@@ -18,8 +23,9 @@
 // exactly their TTL when application and database clocks disagree.
 //
 // Each operation but the cleanups is a single statement in its own
-// implicit transaction: one round trip once the statement is prepared on
-// the connection, and atomic without an explicit transaction. A cleanup
+// implicit transaction, or a batch of statements sent together and run
+// in one: one round trip once the statements are prepared on the
+// connection, and atomic without an explicit transaction. A cleanup
 // batch (DeleteExpired, a step of Sweep) runs in a REPEATABLE READ
 // transaction of its own, so that it removes exactly the earliest expired
 // records of one state of the table whatever other servers write beside
@@ -32,10 +38,22 @@
 // unique_violation and is rolled back, which the server logs) does it run a
 // second statement, an upsert that replaces the record only if it expired.
 //
+// The owner operations that add to a user's sessions or change them as a
+// set (CreateOwned, Cycle with an owner, RevokeAll) are batches: a
+// transaction-level advisory lock on the table and the owner, so that one
+// user's logins take turns and no two can each see room under the cap; for
+// those that read the set, a statement locking the user's rows; then one
+// statement that decides and writes (for a capped login: the duplicate
+// check, the eviction of the oldest sessions and the insert). List and
+// Revoke are single statements over the owner index. Touch is one
+// statement that updates the row only when the expiry moves by the
+// resolution or more, and otherwise writes nothing at all: no row version,
+// no WAL, no transaction ID, so most touches cost a read.
+//
 // The statements go through pgconn, the layer under pgx.Conn: each is
 // prepared once per connection under a name of its own (whatever the pool's
 // DefaultQueryExecMode), with its parameters and results in binary, encoded
-// and decoded by this package for the four column types it uses. The
+// and decoded by this package for the few types it uses. The
 // server's description of each prepared statement is checked against those
 // types first, so a table of the wrong shape gives ErrTableShape, having run
 // nothing, rather than misread data. A pgx.QueryTracer configured on the

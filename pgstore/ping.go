@@ -3,8 +3,11 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Ping checks that the database answers and that the session table exists
@@ -22,28 +25,38 @@ type column struct {
 	notNull, hasDefault, unique   *bool
 }
 
-// want describes a column the statements rely on. Nullability is not
-// checked: the store never writes NULL, so a nullable column only matters to
-// other writers.
+// wantColumns describes the columns the statements rely on. Nullability
+// is not checked where the store never writes NULL, as a nullable column
+// there only matters to other writers.
 var wantColumns = []struct {
 	name, typ string
-	byteOrder bool // must sort and compare as bytes
-	unique    bool // must carry a unique index of its own, for ON CONFLICT (id)
+	byteOrder string // if set, must sort and compare as bytes, because of this
+	unique    bool   // must carry a unique index of its own, for ON CONFLICT (id)
+	// nullable: must be nullable and have no default, because Create
+	// stores NULL there (no owner) by not naming it.
+	nullable bool
+	// added: the column a table made by an earlier version lacks, which
+	// Migrate adds; Ping requires it.
+	added bool
 }{
-	{name: "id", typ: "text", byteOrder: true, unique: true},
+	{name: "id", typ: "text", byteOrder: "IDs must sort as bytes", unique: true},
 	{name: "state", typ: "bytea"},
 	{name: "expires", typ: "timestamp with time zone"},
+	{name: "owner", typ: "text", byteOrder: "owners must compare as bytes", nullable: true, added: true},
 }
 
-func (s *Store) checkShape(ctx context.Context, op string) error {
-	conn, err := s.acquire(ctx, op)
+// querier is what the shape query runs on: a connection, or Migrate's
+// transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// readShape returns the table's relkind ("" if there is no table) and its
+// columns by name.
+func (s *Store) readShape(ctx context.Context, q querier) (string, map[string]column, error) {
+	rows, err := q.Query(ctx, s.sql.shape, s.sql.table)
 	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	rows, err := conn.Query(ctx, s.sql.shape, s.sql.table)
-	if err != nil {
-		return readFailed(op, err)
+		return "", nil, err
 	}
 	defer rows.Close()
 	var relkind string
@@ -51,7 +64,7 @@ func (s *Store) checkShape(ctx context.Context, op string) error {
 	for rows.Next() {
 		var c column
 		if err := rows.Scan(&c.relkind, &c.name, &c.typ, &c.collation, &c.notNull, &c.hasDefault, &c.unique); err != nil {
-			return readFailed(op, err)
+			return "", nil, err
 		}
 		if c.relkind != nil {
 			relkind = *c.relkind
@@ -60,20 +73,51 @@ func (s *Store) checkShape(ctx context.Context, op string) error {
 			found[*c.name] = c
 		}
 	}
-	if err := rows.Err(); err != nil {
+	return relkind, found, rows.Err()
+}
+
+func (s *Store) checkShape(ctx context.Context, op string) error {
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	relkind, found, err := s.readShape(ctx, conn)
+	if err != nil {
 		return readFailed(op, err)
 	}
-
 	if relkind == "" {
 		return fmt.Errorf("pgstore: %s: %w: %s (run Migrate or MigrationSQL)", op, ErrTableMissing, s.sql.table)
 	}
+	return s.shapeError(op, shapeProblems(relkind, found, false))
+}
+
+// shapeError is nil without problems, else ErrTableShape listing them.
+func (s *Store) shapeError(op string, problems []string) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("pgstore: %s: %w: %s: %s", op, ErrTableShape, s.sql.table, strings.Join(problems, "; "))
+}
+
+// shapeProblems lists how an existing table differs from what the
+// statements need. With upgradable, a table lacking only the columns
+// Migrate adds is fine: it is the previous version's.
+func shapeProblems(relkind string, found map[string]column, upgradable bool) []string {
+	found = maps.Clone(found)
 	var problems []string
 	if relkind != "r" && relkind != "p" {
 		problems = append(problems, fmt.Sprintf("it is not a table (pg_class.relkind %q)", relkind))
 	}
 	for _, w := range wantColumns {
 		c, ok := found[w.name]
-		if !ok {
+		switch {
+		case !ok && w.added && upgradable:
+			continue
+		case !ok && w.added:
+			problems = append(problems, fmt.Sprintf("no column %s (want %s; Migrate adds it)", w.name, w.typ))
+			continue
+		case !ok:
 			problems = append(problems, fmt.Sprintf("no column %s (want %s)", w.name, w.typ))
 			continue
 		}
@@ -81,15 +125,21 @@ func (s *Store) checkShape(ctx context.Context, op string) error {
 		if *c.typ != w.typ {
 			problems = append(problems, fmt.Sprintf("column %s is %s, want %s", w.name, *c.typ, w.typ))
 		}
-		if w.byteOrder && (c.collation == nil || (*c.collation != "C" && *c.collation != "POSIX")) {
+		if w.byteOrder != "" && (c.collation == nil || (*c.collation != "C" && *c.collation != "POSIX")) {
 			coll := "none"
 			if c.collation != nil {
 				coll = *c.collation
 			}
-			problems = append(problems, fmt.Sprintf(`column %s has collation %q, want "C" (IDs must sort as bytes)`, w.name, coll))
+			problems = append(problems, fmt.Sprintf(`column %s has collation %q, want "C" (%s)`, w.name, coll, w.byteOrder))
 		}
 		if w.unique && !*c.unique {
 			problems = append(problems, fmt.Sprintf("column %s has no unique index of its own (want PRIMARY KEY)", w.name))
+		}
+		if w.nullable && *c.notNull {
+			problems = append(problems, fmt.Sprintf("column %s is NOT NULL, want nullable (NULL: a session without one)", w.name))
+		}
+		if w.nullable && *c.hasDefault {
+			problems = append(problems, fmt.Sprintf("column %s has a default or is generated, want neither (a session made by Create has none)", w.name))
 		}
 	}
 	extra := make([]string, 0, len(found))
@@ -102,8 +152,5 @@ func (s *Store) checkShape(ctx context.Context, op string) error {
 			problems = append(problems, fmt.Sprintf("extra column %s is NOT NULL without a default, so inserts fail", name))
 		}
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("pgstore: %s: %w: %s: %s", op, ErrTableShape, s.sql.table, strings.Join(problems, "; "))
-	}
-	return nil
+	return problems
 }

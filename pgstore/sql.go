@@ -23,16 +23,23 @@ type statements struct {
 	table   string // quoted, possibly schema-qualified
 	migrate string
 	shape   string
+	// indexes names the indexes Migrate creates, unquoted, for its check
+	// of whether there is anything left to do.
+	indexes []string
 
 	insert, create, load, update, updateTTL, delete statement
 	changeID, isLive, deleteExpired, sweep          statement
+	owners
 }
 
 // MigrationSQL returns the idempotent DDL that creates the session table and
-// its cleanup index, for teams that run migrations with their own tool.
-// schema may be empty (the table then lands in the first schema of the
-// search_path); table empty means DefaultTable. The schema itself must
-// already exist. Migrate runs the same SQL.
+// its indexes, or brings a table made by an earlier version up to date (it
+// adds the owner column and its index), for teams that run migrations with
+// their own tool. schema may be empty (the table then lands in the first
+// schema of the search_path); table empty means DefaultTable. The schema
+// itself must already exist. Migrate runs the same SQL, after checking the
+// shape of a table that already exists, and only if something is missing;
+// this SQL checks nothing, so run Ping after it.
 func MigrationSQL(schema, table string) (string, error) {
 	st, err := buildStatements(schema, table)
 	if err != nil {
@@ -49,7 +56,8 @@ func buildStatements(schema, table string) (statements, error) {
 		return statements{}, err
 	}
 	qualified := pgx.Identifier{table}
-	index := pgx.Identifier{indexName(table)}
+	index := pgx.Identifier{indexName(table, expiresIndexSuffix)}
+	ownerIndex := pgx.Identifier{indexName(table, ownerIndexSuffix)}
 	if schema != "" {
 		if err := checkIdent("schema", schema); err != nil {
 			return statements{}, err
@@ -61,15 +69,26 @@ func buildStatements(schema, table string) (statements, error) {
 	// Every instant is a parameter read from the injected clock: $now below
 	// is the operation's single clock reading, never the server's.
 	st := statements{
-		table: t,
+		table:   t,
+		indexes: []string{index[0], ownerIndex[0]},
 		// id sorts as bytes whatever the database collation; the index on
 		// (expires, id) yields expired rows in exactly DeleteExpired's order.
+		// owner is NULL for a session without one (Create's), and compares
+		// as bytes too; the partial index on (owner, expires, id) holds
+		// only owned rows and yields one owner's in List's and eviction's
+		// order, so the owner operations cost what that owner has, whatever
+		// the table holds. A table made before owners existed gets the
+		// column from the ALTER: nullable and without a default, adding it
+		// rewrites nothing.
 		migrate: `CREATE TABLE IF NOT EXISTS ` + t + ` (
 	id      text COLLATE "C" PRIMARY KEY,
 	state   bytea NOT NULL,
-	expires timestamptz NOT NULL
+	expires timestamptz NOT NULL,
+	owner   text COLLATE "C"
 );
+ALTER TABLE ` + t + ` ADD COLUMN IF NOT EXISTS owner text COLLATE "C";
 CREATE INDEX IF NOT EXISTS ` + index.Sanitize() + ` ON ` + t + ` (expires, id);
+CREATE INDEX IF NOT EXISTS ` + ownerIndex.Sanitize() + ` ON ` + t + ` (owner, expires, id) WHERE owner IS NOT NULL;
 `,
 		// $1 id, $2 state, $3 expires. Create's common case: a fresh ID.
 		// A plain INSERT is cheaper than the upsert below (no speculative
@@ -78,16 +97,18 @@ CREATE INDEX IF NOT EXISTS ` + index.Sanitize() + ` ON ` + t + ` (expires, id);
 		insert: newStatement(`INSERT INTO `+t+` (id, state, expires) VALUES ($1, $2, $3)`,
 			[]uint32{oidText, oidBytea, oidTimestamptz}, nil),
 		// $1 id, $2 state, $3 expires, $4 now. The conflict arm replaces
-		// only an expired row; a live one leaves zero rows affected.
+		// only an expired row, owner and all (Create's session has none);
+		// a live one leaves zero rows affected.
 		create: newStatement(`INSERT INTO `+t+` AS s (id, state, expires) VALUES ($1, $2, $3)
-ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires
+ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = NULL
 WHERE s.expires <= $4`,
 			[]uint32{oidText, oidBytea, oidTimestamptz, oidTimestamptz}, nil),
-		// $1 id, $2 now.
-		load: newStatement(`SELECT state, expires FROM `+t+` WHERE id = $1 AND expires > $2`,
-			[]uint32{oidText, oidTimestamptz}, []uint32{oidBytea, oidTimestamptz}),
+		// $1 id, $2 now. owner is NULL for a session without one.
+		load: newStatement(`SELECT state, expires, owner FROM `+t+` WHERE id = $1 AND expires > $2`,
+			[]uint32{oidText, oidTimestamptz}, []uint32{oidBytea, oidTimestamptz, oidText}),
 		// $1 id, $2 state, $3 expires, $4 now. Only a live row matches, so
-		// an update never brings a session back.
+		// an update never brings a session back. The owner is kept, here
+		// and in updateTTL, by not being named.
 		update: newStatement(`UPDATE `+t+` SET state = $2, expires = $3 WHERE id = $1 AND expires > $4`,
 			[]uint32{oidText, oidBytea, oidTimestamptz, oidTimestamptz}, nil),
 		// $1 id, $2 expires, $3 now.
@@ -107,11 +128,12 @@ WHERE s.expires <= $4`,
 		//     old and new as they are, not as the snapshot had them.
 		//  2. A live target is ErrDuplicateID and nothing changes; so is a
 		//     source that is not live (ErrNotFound).
-		//  3. An expired target takes the session in place (over), and the
-		//     source row goes (gone). Deleting the target and renaming
-		//     the source instead would replace the target's row by another
-		//     one: a statement of another client that had found the old
-		//     row (an Update by an instance whose clock still sees it live)
+		//  3. An expired target takes the session (state, expiry and
+		//     owner) in place (over), and the source row goes (gone).
+		//     Deleting the target and renaming the source instead would
+		//     replace the target's row by another one: a statement of
+		//     another client that had found the old row (an Update by an
+		//     instance whose clock still sees it live)
 		//     would wait for it, find it deleted, and report the session
 		//     missing although one was live under the ID throughout.
 		//     Updated in place, the row is followed to its new version.
@@ -125,14 +147,14 @@ WHERE s.expires <= $4`,
 		// The data-modifying parts run in an order forced by their data
 		// dependencies (gone reads over), and touch disjoint rows.
 		changeID: newStatement(`WITH locked AS MATERIALIZED (
-	SELECT id, state, expires FROM `+t+` WHERE id = ANY (ARRAY[$1, $2]::text[])
+	SELECT id, state, expires, owner FROM `+t+` WHERE id = ANY (ARRAY[$1, $2]::text[])
 	ORDER BY id COLLATE "C" FOR UPDATE
 ), src AS MATERIALIZED (
-	SELECT state, expires FROM locked WHERE id = $1 AND expires > $3
+	SELECT state, expires, owner FROM locked WHERE id = $1 AND expires > $3
 ), dst AS MATERIALIZED (
 	SELECT expires > $3 AS live FROM locked WHERE id = $2
 ), over AS (
-	UPDATE `+t+` AS t SET state = src.state, expires = src.expires FROM src
+	UPDATE `+t+` AS t SET state = src.state, expires = src.expires, owner = src.owner FROM src
 	WHERE t.id = $2 AND EXISTS (SELECT 1 FROM dst WHERE NOT live)
 	RETURNING 1
 ), gone AS (
@@ -203,6 +225,7 @@ LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisd
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 ORDER BY a.attnum`,
 	}
+	st.owners = buildOwners(t)
 	upsert := st.create
 	st.insert.onUnique = &upsert
 	st.changeID.retryUnique = true
@@ -211,7 +234,8 @@ ORDER BY a.attnum`,
 
 // operations lists the statements the store's operations run.
 func (st *statements) operations() []*statement {
-	return []*statement{&st.insert, &st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired, &st.sweep}
+	return append([]*statement{&st.insert, &st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired, &st.sweep},
+		st.owners.operations()...)
 }
 
 // checkIdent rejects names PostgreSQL would not keep as given. Valid names
@@ -230,12 +254,17 @@ func checkIdent(field, name string) error {
 	return nil
 }
 
-// indexName derives the cleanup index's name from the table's. When the
-// natural name is too long it keeps a prefix plus a hash of the whole table
-// name, so that long table names that share a prefix still get distinct
-// index names instead of PostgreSQL truncating them into one.
-func indexName(table string) string {
-	const suffix = "_expires_id_idx"
+// The suffixes of the indexes' names: the cleanup index and the owner index.
+const (
+	expiresIndexSuffix = "_expires_id_idx"
+	ownerIndexSuffix   = "_owner_idx"
+)
+
+// indexName derives an index's name from the table's. When the natural
+// name is too long it keeps a prefix plus a hash of the whole table name,
+// so that long table names that share a prefix still get distinct index
+// names instead of PostgreSQL truncating them into one.
+func indexName(table, suffix string) string {
 	if len(table)+len(suffix) <= maxIdentLen {
 		return table + suffix
 	}

@@ -76,19 +76,24 @@ func TestLongTableNamesGetDistinctIndexes(t *testing.T) {
 	t.Parallel()
 	pool := testPool(t)
 	a, b := strings.Repeat("l", 62)+"a", strings.Repeat("l", 62)+"b"
-	if indexName(a) == indexName(b) || len(indexName(a)) > maxIdentLen {
-		t.Fatalf("index names %q and %q", indexName(a), indexName(b))
+	if indexName(a, expiresIndexSuffix) == indexName(b, expiresIndexSuffix) || len(indexName(a, expiresIndexSuffix)) > maxIdentLen {
+		t.Fatalf("index names %q and %q", indexName(a, expiresIndexSuffix), indexName(b, expiresIndexSuffix))
 	}
 	multi := strings.Repeat("é", 31) + "x" // 63 bytes, cut inside a rune
-	if n := indexName(multi); len(n) > maxIdentLen || !strings.HasSuffix(n, "_expires_id_idx") {
+	if n := indexName(multi, expiresIndexSuffix); len(n) > maxIdentLen || !strings.HasSuffix(n, "_expires_id_idx") {
 		t.Fatalf("index name %q", n)
+	}
+	if indexName(a, ownerIndexSuffix) == indexName(b, ownerIndexSuffix) || len(indexName(a, ownerIndexSuffix)) > maxIdentLen {
+		t.Fatalf("owner index names %q and %q", indexName(a, ownerIndexSuffix), indexName(b, ownerIndexSuffix))
 	}
 	for _, table := range []string{a, b, multi} {
 		newStoreOn(t, pool, Options{Table: table})
 	}
-	var n int
-	if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE '%expires_id_idx'").Scan(&n); err != nil || n != 3 {
-		t.Fatalf("%d cleanup indexes, %v; want 3", n, err)
+	for _, suffix := range []string{expiresIndexSuffix, ownerIndexSuffix} {
+		var n int
+		if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE '%' || $1", suffix).Scan(&n); err != nil || n != 3 {
+			t.Fatalf("%d indexes named *%s, %v; want 3", n, suffix, err)
+		}
 	}
 }
 
@@ -108,6 +113,9 @@ func TestMigrationSQL(t *testing.T) {
 		`id      text COLLATE "C" PRIMARY KEY`,
 		`CREATE INDEX IF NOT EXISTS "hourglass_sessions_expires_id_idx"`,
 		`(expires, id)`,
+		`owner   text COLLATE "C"`,
+		`ALTER TABLE "` + home + `"."hourglass_sessions" ADD COLUMN IF NOT EXISTS owner text COLLATE "C";`,
+		`CREATE INDEX IF NOT EXISTS "hourglass_sessions_owner_idx" ON "` + home + `"."hourglass_sessions" (owner, expires, id) WHERE owner IS NOT NULL;`,
 	} {
 		if !strings.Contains(sql, want) {
 			t.Errorf("MigrationSQL lacks %q:\n%s", want, sql)

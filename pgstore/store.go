@@ -24,6 +24,8 @@ type Options struct {
 	// Table is the session table; empty means DefaultTable.
 	Table string
 	// Limits bound what the store accepts; the zero value is the defaults.
+	// Limits.MaxPerOwner is the cap of CreateOwned and Cycle when a call
+	// gives none (0: no cap); a negative one makes New fail.
 	Limits store.Limits
 	// FenceTimeout bounds how long an ambiguous write waits for its
 	// outcome to become final (see the package documentation), opening
@@ -60,16 +62,22 @@ type Store struct {
 }
 
 var (
-	_ store.Store  = (*Store)(nil)
-	_ store.Pinger = (*Store)(nil)
+	_ store.Store   = (*Store)(nil)
+	_ store.Pinger  = (*Store)(nil)
+	_ store.Owners  = (*Store)(nil)
+	_ store.Toucher = (*Store)(nil)
 )
 
-// New returns a Store on pool. It validates the names and prepares the SQL
-// but does not touch the database: call Migrate (or run MigrationSQL) to
-// create the table, and Ping to check it.
+// New returns a Store on pool. It validates the names and the limits
+// (a negative Limits.MaxPerOwner is store.ErrInvalidCap) and prepares the
+// SQL but does not touch the database: call Migrate (or run MigrationSQL)
+// to create or upgrade the table, and Ping to check it.
 func New(pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("pgstore: New: nil pool")
+	}
+	if opts.Limits.MaxPerOwner < 0 {
+		return nil, fmt.Errorf("pgstore: New: %w: Limits.MaxPerOwner is %d (want at least 1, or 0 for no cap)", store.ErrInvalidCap, opts.Limits.MaxPerOwner)
 	}
 	st, err := buildStatements(opts.Schema, opts.Table)
 	if err != nil {
@@ -132,7 +140,12 @@ func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
 //     maxAttempts times, and then sees the winner's effect and gives the
 //     contract's answer instead of a generic error.
 func (s *Store) write(ctx context.Context, op string, st *statement, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
-	now := s.instant()
+	return s.writeAt(ctx, op, st, s.instant(), encode, row)
+}
+
+// writeAt is write at a clock reading already taken: for an operation that
+// may run its statement again and must not read the clock again.
+func (s *Store) writeAt(ctx context.Context, op string, st *statement, now time.Time, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
 		return pgconn.CommandTag{}, err
@@ -231,10 +244,16 @@ func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 	}
 	var a args
 	a.text(string(id)).instant(s.instant())
+	return s.load(ctx, "load", &a)
+}
+
+// load runs the load statement with a ($1 id, $2 now).
+func (s *Store) load(ctx context.Context, op string, a *args) (store.Record, error) {
 	var rec store.Record
-	tag, err := s.read(ctx, "load", &s.sql.load, &a, func(v [][]byte) (err error) {
+	tag, err := s.read(ctx, op, &s.sql.load, a, func(v [][]byte) (err error) {
 		// The values live in pgconn's read buffer until the next row.
 		rec.State = append(make([]byte, 0, len(v[0])), v[0]...)
+		rec.Owner = decodeOwner(v[2])
 		rec.Expires, err = decodeInstant(v[1])
 		return err
 	})
@@ -311,7 +330,7 @@ func (s *Store) ChangeID(ctx context.Context, old, new store.ID) error {
 		return err
 	}
 	if old == new {
-		return s.changeToSelf(ctx, old)
+		return s.changeToSelf(ctx, "change id", old)
 	}
 	for attempt := 1; ; attempt++ {
 		var srcLive, dstLive, moved int64
@@ -349,13 +368,13 @@ func (s *Store) ChangeID(ctx context.Context, old, new store.ID) error {
 	}
 }
 
-// changeToSelf answers ChangeID(id, id) with a read: renaming a record onto
-// itself changes nothing, and the contract's answer depends only on whether
-// it is live.
-func (s *Store) changeToSelf(ctx context.Context, id store.ID) error {
+// changeToSelf answers ChangeID(id, id) and Cycle(id, id, ...) with a
+// read: moving a record onto itself changes nothing, and the contract's
+// answer depends only on whether it is live.
+func (s *Store) changeToSelf(ctx context.Context, op string, id store.ID) error {
 	var a args
 	a.text(string(id)).instant(s.instant())
-	tag, err := s.read(ctx, "change id", &s.sql.isLive, &a, nil)
+	tag, err := s.read(ctx, op, &s.sql.isLive, &a, nil)
 	switch {
 	case err != nil:
 		return err

@@ -14,12 +14,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hourglass-go/hourglass/store"
 )
 
 // pgstore sends its statements through pgconn, the layer under pgx.Conn:
 // each is prepared once per connection under a name of its own, its
 // parameters are encoded by hand in binary and its results decoded by hand.
-// A session store runs a handful of fixed statements over four column
+// A session store runs a handful of fixed statements over a few column
 // types, so pgx's general machinery (a type map consulted per argument,
 // reflection-driven scanning, boxing every argument in an interface) is
 // pure overhead here: skipping it cuts a Load from 13 allocations to 3 and
@@ -57,6 +59,9 @@ const (
 	oidInt8        = pgtype.Int8OID
 	oidText        = pgtype.TextOID
 	oidTimestamptz = pgtype.TimestamptzOID
+	oidTextArray   = pgtype.TextArrayOID
+	// oidVoid is the result type of pg_advisory_xact_lock.
+	oidVoid = 2278
 )
 
 // binaryFormat asks for every parameter and result column in binary.
@@ -64,11 +69,12 @@ var binaryFormat = []int16{pgtype.BinaryFormatCode}
 
 // args holds a statement's encoded parameters. The values point into the
 // caller's memory (ID, state) or into scratch (instants, the limit), so
-// encoding costs one allocation whatever the statement.
+// encoding costs one allocation whatever the statement (an array of IDs,
+// RevokeAll's alone, costs one more).
 type args struct {
-	vals    [4][]byte
+	vals    [8][]byte
 	n       int
-	scratch [24]byte
+	scratch [32]byte
 	used    int
 }
 
@@ -88,6 +94,30 @@ func (a *args) int8(v int64) *args {
 // instant adds a timestamptz parameter: microseconds since 2000-01-01 UTC,
 // an absolute instant that no TimeZone setting reinterprets.
 func (a *args) instant(t time.Time) *args { return a.int8(micros(t)) }
+
+// textArray adds a text[] parameter: a one-dimensional array without NULLs
+// (an empty one has no dimensions), in the binary format of array_send.
+func (a *args) textArray(ids []store.ID) *args {
+	if len(ids) == 0 {
+		// ndim 0, no NULLs, element type text.
+		return a.bytes([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, oidText})
+	}
+	n := 20
+	for _, id := range ids {
+		n += 4 + len(id)
+	}
+	b := make([]byte, 0, n)
+	b = binary.BigEndian.AppendUint32(b, 1) // dimensions
+	b = binary.BigEndian.AppendUint32(b, 0) // no NULLs
+	b = binary.BigEndian.AppendUint32(b, oidText)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(ids)))
+	b = binary.BigEndian.AppendUint32(b, 1) // lower bound
+	for _, id := range ids {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(id)))
+		b = append(b, id...)
+	}
+	return a.bytes(b)
+}
 
 // null adds a NULL parameter.
 func (a *args) null() *args { return a.bytes(nil) }
@@ -140,6 +170,22 @@ func decodeInstant(v []byte) (time.Time, error) {
 	// Seconds and the remainder apart: us + pgEpochMicros can overflow
 	// near the end of the range.
 	return time.Unix(pgEpochMicros/1_000_000+us/1_000_000, us%1_000_000*1000).UTC(), nil
+}
+
+// decodeBool reads a binary boolean.
+func decodeBool(v []byte) (bool, error) {
+	if len(v) != 1 {
+		return false, fmt.Errorf("%w: a boolean arrived as %d bytes", ErrTableShape, len(v))
+	}
+	return v[0] != 0, nil
+}
+
+// decodeOwner reads the owner column: NULL (nil) is no owner.
+func decodeOwner(v []byte) store.Owner {
+	if len(v) == 0 {
+		return ""
+	}
+	return store.Owner(v)
 }
 
 // runErr tells a failure before the statement could run from one of the

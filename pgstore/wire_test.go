@@ -224,6 +224,14 @@ func TestWrongTypesNeverExecute(t *testing.T) {
 		"change id":      func() error { return s.ChangeID(ctx, "b", "d") },
 		"change to self": func() error { return s.ChangeID(ctx, "b", "b") },
 		"delete expired": func() error { _, err := s.DeleteExpired(ctx, 0); return err },
+		"create owned":   func() error { return s.CreateOwned(ctx, "c", "u", []byte("C"), time.Hour, 0) },
+		"create capped":  func() error { return s.CreateOwned(ctx, "c", "u", []byte("C"), time.Hour, 2) },
+		"cycle":          func() error { return s.Cycle(ctx, "b", "d", "", []byte("D"), time.Hour, 0) },
+		"cycle capped":   func() error { return s.Cycle(ctx, "b", "d", "u", []byte("D"), time.Hour, 2) },
+		"list":           func() error { _, err := s.List(ctx, "u"); return err },
+		"revoke":         func() error { return s.Revoke(ctx, "u", store.HandleOf("b")) },
+		"revoke all":     func() error { _, err := s.RevokeAll(ctx, "u"); return err },
+		"touch":          func() error { _, err := s.Touch(ctx, "b", time.Hour, 0); return err },
 	}
 	for name, op := range ops {
 		if err := op(); !errors.Is(err, ErrTableShape) || store.IsAmbiguous(err) {

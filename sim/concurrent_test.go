@@ -120,12 +120,16 @@ func TestRaceBugsCaughtOnlyConcurrently(t *testing.T) {
 			t.Parallel()
 			f := plain(bug)
 			for seed := uint64(1); seed <= 200; seed++ {
-				if fl, _, err := sim.CheckSeed(context.Background(), seed, sim.GenConfig{}, f); err != nil || fl != nil {
+				if fl, _, err := sim.CheckSeed(context.Background(), seed, users, f); err != nil || fl != nil {
 					t.Fatalf("seed %d: the sequential simulator flags a race bug (%v):\n%s", seed, err, fl)
 				}
 			}
 			for seed := uint64(1); seed <= 50; seed++ {
-				_, r := record(t, seed, sim.GenConfig{Clients: 8}, f)
+				cfg := sim.GenConfig{Clients: 8}
+				if bug.OfOwners() {
+					cfg = withUsers(cfg)
+				}
+				_, r := record(t, seed, cfg, f)
 				if r.Verdict == sim.NotLinearizable {
 					t.Logf("caught at seed %d:\n%s", seed, r)
 					if r.Part == nil || len(r.Part.Events) > 30 {
@@ -330,6 +334,7 @@ func FuzzParseHistory(f *testing.F) {
 	f.Add(h.String())
 	f.Add(head + "c0 sweep 2  # ambiguous removed=2 \"x\" @1-4 \nc1 load a  # ok \"\" expires=2026-01-01T00:00:00Z @2-3\n")
 	f.Add(head + "c0 fault crash\nc0 delete-expired 1  # ok 1 @1-2 fired=crash\nadvance -1h\n")
+	f.Add(head + "c0 list \"u\"  # ok 1 \"0a\" 2026-01-01T00:00:01Z @1-4\nc1 touch a 1s 0s  # ok \"w\" expires=2026-01-01T00:00:01Z owner \"u v\" @2-3\nc1 revoke-all \"u\" a  # ok 0 @5-6\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		h, err := sim.ParseHistory(strings.NewReader(in))
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hourglass-go/hourglass/faults"
@@ -26,6 +27,17 @@ import (
 //	@2 OPERATION         (runs OPERATION on the second instance)
 //	cN OPERATION         (client N runs OPERATION: a store operation, a fault or @2)
 //
+// and those of the optional capabilities (store.Owners, store.Toucher):
+//
+//	create-owned ID OWNER STATE TTL CAP
+//	cycle OLD NEW OWNER STATE TTL CAP   (OWNER "" leaves the session with none)
+//	list OWNER
+//	revoke OWNER ID                     (by the handle of ID)
+//	revoke-handle OWNER HANDLE          (by HANDLE as written, a quoted string)
+//	revoke-all OWNER [EXCEPT-ID ...]
+//	touch ID TTL RESOLUTION
+//
+// OWNER is always a Go-quoted string, like STATE.
 // IDs are written bare when valid and as Go-quoted strings otherwise (so an
 // invalid ID in a trace survives a round trip). STATE is always a Go-quoted
 // string, durations use Go's syntax ("1.5s", "-1µs", "90ns"). '#' starts a
@@ -49,6 +61,30 @@ func (o Fault) String() string {
 		return "fault " + o.Kind.String() + " " + strconv.Itoa(o.At)
 	}
 	return "fault " + o.Kind.String()
+}
+func (o CreateOwned) String() string {
+	return "create-owned " + formatID(o.ID) + " " + quoteOwner(o.Owner) + " " + quoteState(o.State) + " " + o.TTL.String() + " " + strconv.Itoa(o.Cap)
+}
+func (o Cycle) String() string {
+	return "cycle " + formatID(o.Old) + " " + formatID(o.New) + " " + quoteOwner(o.Owner) + " " + quoteState(o.State) + " " + o.TTL.String() + " " + strconv.Itoa(o.Cap)
+}
+func (o List) String() string { return "list " + quoteOwner(o.Owner) }
+func (o Revoke) String() string {
+	if o.Handle != "" {
+		return "revoke-handle " + quoteOwner(o.Owner) + " " + strconv.Quote(string(o.Handle))
+	}
+	return "revoke " + quoteOwner(o.Owner) + " " + formatID(o.ID)
+}
+func (o RevokeAll) String() string {
+	var b strings.Builder
+	b.WriteString("revoke-all " + quoteOwner(o.Owner))
+	for _, id := range o.Except {
+		b.WriteString(" " + formatID(id))
+	}
+	return b.String()
+}
+func (o Touch) String() string {
+	return "touch " + formatID(o.ID) + " " + o.TTL.String() + " " + o.Resolution.String()
 }
 func (o Skew) String() string   { return "skew " + o.D.String() }
 func (o Second) String() string { return "@2 " + o.Op.String() }
@@ -81,6 +117,8 @@ func formatID(id store.ID) string {
 }
 
 func quoteState(b []byte) string { return strconv.Quote(string(b)) }
+
+func quoteOwner(o store.Owner) string { return strconv.Quote(string(o)) }
 
 // token is one word of a line; quoted records whether it was written as a
 // Go string literal (a quoted "5" is a state, never a number).
@@ -241,6 +279,8 @@ func parseOp(toks []token) (Op, error) {
 			return Skew{D: d}, nil
 		}
 		return Advance{D: d}, nil
+	case "create-owned", "cycle", "list", "revoke", "revoke-handle", "revoke-all", "touch":
+		return parseOwnerOp(name.text, args)
 	case "fault":
 		if len(args) != 1 && len(args) != 2 {
 			return nil, errLine("fault takes 1 or 2 arguments: fault KIND [REQUEST]")
@@ -289,4 +329,126 @@ func clip(s string) string {
 		return s[:40] + "..."
 	}
 	return s
+}
+
+// parseOwnerOp parses the operations of the optional capabilities.
+func parseOwnerOp(name string, args []token) (Op, error) {
+	want := func(n int, usage string) error {
+		if len(args) != n {
+			return errLine(fmt.Sprintf("%s takes %d argument(s): %s", name, n, usage))
+		}
+		return nil
+	}
+	owner := func(t token) (store.Owner, error) {
+		if !t.quoted {
+			return "", errLine("OWNER must be a quoted string")
+		}
+		return store.Owner(t.text), nil
+	}
+	state := func(t token) ([]byte, error) {
+		if !t.quoted {
+			return nil, errLine("STATE must be a quoted string")
+		}
+		return []byte(t.text), nil
+	}
+	switch name {
+	case "create-owned":
+		if err := want(5, "create-owned ID OWNER STATE TTL CAP"); err != nil {
+			return nil, err
+		}
+		o, err := owner(args[1])
+		if err != nil {
+			return nil, err
+		}
+		st, err := state(args[2])
+		if err != nil {
+			return nil, err
+		}
+		ttl, err := parseDuration(args[3])
+		if err != nil {
+			return nil, err
+		}
+		cap, err := parseInt(args[4])
+		if err != nil {
+			return nil, err
+		}
+		return CreateOwned{ID: store.ID(args[0].text), Owner: o, State: st, TTL: ttl, Cap: cap}, nil
+	case "cycle":
+		if err := want(6, "cycle OLD NEW OWNER STATE TTL CAP"); err != nil {
+			return nil, err
+		}
+		o, err := owner(args[2])
+		if err != nil {
+			return nil, err
+		}
+		st, err := state(args[3])
+		if err != nil {
+			return nil, err
+		}
+		ttl, err := parseDuration(args[4])
+		if err != nil {
+			return nil, err
+		}
+		cap, err := parseInt(args[5])
+		if err != nil {
+			return nil, err
+		}
+		return Cycle{Old: store.ID(args[0].text), New: store.ID(args[1].text), Owner: o, State: st, TTL: ttl, Cap: cap}, nil
+	case "list":
+		if err := want(1, "list OWNER"); err != nil {
+			return nil, err
+		}
+		o, err := owner(args[0])
+		if err != nil {
+			return nil, err
+		}
+		return List{Owner: o}, nil
+	case "revoke", "revoke-handle":
+		usage := "revoke OWNER ID"
+		if name == "revoke-handle" {
+			usage = "revoke-handle OWNER HANDLE"
+		}
+		if err := want(2, usage); err != nil {
+			return nil, err
+		}
+		o, err := owner(args[0])
+		if err != nil {
+			return nil, err
+		}
+		if name == "revoke" {
+			return Revoke{Owner: o, ID: store.ID(args[1].text)}, nil
+		}
+		if !args[1].quoted || args[1].text == "" {
+			// An empty handle would read back as revoke-by-ID.
+			return nil, errLine("HANDLE must be a non-empty quoted string")
+		}
+		return Revoke{Owner: o, Handle: store.Handle(args[1].text)}, nil
+	case "revoke-all":
+		if len(args) < 1 {
+			return nil, errLine("revoke-all takes an owner and IDs to keep: revoke-all OWNER [ID ...]")
+		}
+		o, err := owner(args[0])
+		if err != nil {
+			return nil, err
+		}
+		var except []store.ID
+		for _, t := range args[1:] {
+			except = append(except, store.ID(t.text))
+		}
+		return RevokeAll{Owner: o, Except: except}, nil
+	case "touch":
+		if err := want(3, "touch ID TTL RESOLUTION"); err != nil {
+			return nil, err
+		}
+		ttl, err := parseDuration(args[1])
+		if err != nil {
+			return nil, err
+		}
+		res, err := parseDuration(args[2])
+		if err != nil {
+			return nil, err
+		}
+		return Touch{ID: store.ID(args[0].text), TTL: ttl, Resolution: res}, nil
+	}
+	return nil, errLine(fmt.Sprintf("unknown operation %q", clip(name)))
 }

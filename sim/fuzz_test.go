@@ -15,6 +15,8 @@ func FuzzParseTrace(f *testing.F) {
 	f.Add("start 2026-01-01T00:00:00Z\ncreate \"bad id\" \"\\x00\" 1ns # c\nadvance -1µs\n")
 	f.Add("seed 3\nlimits state=8 ttl=1m\nstart 1970-01-01T00:00:00.000001Z\nchange-id a a\ndelete-expired 0\n")
 	f.Add("fault net-drop 2\nsweep 2\n@2 sweep -1\n")
+	f.Add(sim.Generate(2, sim.GenConfig{Ops: 60, Owners: true, Touch: true}).String())
+	f.Add("start 2026-01-01T00:00:00Z\nlimits owner-cap=2\ncreate-owned a \"Zoë\" \"w\" 1s 0\ncycle a b \"\" \"\" 1ms -1\nlist \"a b\"\nrevoke \"x\" a\nrevoke-handle \"x\" \"00\"\nrevoke-all \"x\" a \"b c\"\ntouch a 1s 0s\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		tr, err := sim.ParseTrace(strings.NewReader(in))
 		if err != nil {

@@ -32,6 +32,11 @@ type GenConfig struct {
 	// IDs is the size of the pool of IDs operations draw from (default: a
 	// size the seed picks, from 1 to 18). Few IDs make clients collide.
 	IDs int
+	// Owners generates the operations of store.Owners (owned sessions,
+	// caps, lists, revocations, cycles), and Touch those of
+	// store.Toucher: set them for a backend that has the capability.
+	// Without them a seed gives the same trace as before they existed.
+	Owners, Touch bool
 }
 
 // DefaultStart is where generated traces start the clock unless told otherwise.
@@ -93,6 +98,8 @@ var invalidIDs = []store.ID{"", "has space", "semi;colon", "quote'", "é", store
 // some operations entirely makes others' corners reachable).
 type swarm struct {
 	weights   [numGen]int
+	user      [numUserGen]int // the optional capabilities' kinds
+	owners    []store.Owner
 	total     int
 	pool      []store.ID
 	ttlUnit   time.Duration
@@ -101,6 +108,25 @@ type swarm struct {
 	badInputs float64 // share of ops with an invalid argument
 	second    float64 // share of store ops on the second (skewed) instance
 }
+
+// The kinds of step of the optional capabilities, drawn after everything
+// else so that a seed without them gives the trace it always gave.
+const (
+	gCreateOwned = iota
+	gCycle
+	gList
+	gRevoke
+	gRevokeAll
+	gTouch
+	numUserGen
+)
+
+// ownerCandidates are the owners a run draws from: a space, non-ASCII and
+// a prefix of another, so that owners are compared as whole byte strings.
+var ownerCandidates = [...]store.Owner{"alice", "bob", "Zoë", "alice smith"}
+
+// invalidOwners must be rejected before a backend sees them.
+var invalidOwners = []store.Owner{"", store.Owner(strings.Repeat("o", store.MaxOwnerLen+1)), "nul\x00", "\xff\xfe"}
 
 type generator struct {
 	cfg   GenConfig
@@ -146,7 +172,7 @@ func Generate(seed uint64, cfg GenConfig) *Trace {
 		g.emit(Load{ID: id})
 	}
 	g.emit(DeleteExpired{Limit: 0})
-	t := &Trace{Seed: seed, Start: cfg.Start.UTC(), Limits: cfg.Limits, Ops: g.ops}
+	t := &Trace{Seed: seed, Start: cfg.Start.UTC(), Limits: g.cfg.Limits, Ops: g.ops}
 	if cfg.Clients > 1 {
 		t.Clients = cfg.Clients
 	}
@@ -210,7 +236,37 @@ func (g *generator) newSwarm() swarm {
 	sw.ttlSpan = []int{1, 3, 10, 100}[g.rng.IntN(4)]
 	sw.subMicro = g.rng.IntN(3) == 0
 	sw.badInputs = []float64{0, 0, 0.01, 0.05}[g.rng.IntN(4)]
+	g.userSwarm(&sw) // after every other draw: see numUserGen
 	return sw
+}
+
+// userSwarm draws the weights of the optional capabilities' operations,
+// the owners and the store's cap, for a config that asks for them.
+func (g *generator) userSwarm(sw *swarm) {
+	if !g.cfg.Owners && !g.cfg.Touch {
+		return
+	}
+	for k := range sw.user {
+		on := k == gTouch && g.cfg.Touch || k != gTouch && g.cfg.Owners
+		if on && g.rng.IntN(5) > 0 {
+			sw.user[k] = 1 + g.rng.IntN(10)
+			if g.cfg.Clients > 1 {
+				sw.user[k] *= 10 // as the other kinds were scaled
+			}
+			sw.total += sw.user[k]
+		}
+	}
+	if !g.cfg.Owners {
+		return
+	}
+	n := 1 + g.rng.IntN(len(ownerCandidates))
+	for _, i := range g.rng.Perm(len(ownerCandidates))[:n] {
+		sw.owners = append(sw.owners, ownerCandidates[i])
+	}
+	// The store's own cap, which a call's cap 0 falls back on: none in
+	// some seeds, tight in others.
+	g.cfg.Limits.MaxPerOwner = []int{0, 0, 1, 2, 3}[g.rng.IntN(5)]
+	g.m = model.New(g.cfg.Limits)
 }
 
 // emit appends op, with a fault before it and on the second instance as the
@@ -274,14 +330,36 @@ func (g *generator) readBack(op Op) {
 	case DeleteExpired, Sweep:
 		// Which expired records went is visible only in a count.
 		g.apply(DeleteExpired{Limit: 0})
+	case Touch:
+		g.apply(Load{ID: o.ID})
+	case CreateOwned:
+		g.apply(Load{ID: o.ID})
+		g.apply(List{Owner: o.Owner})
+	case Cycle:
+		g.apply(Load{ID: o.Old})
+		g.apply(Load{ID: o.New})
+		if o.Owner != "" {
+			g.apply(List{Owner: o.Owner})
+		}
+	case Revoke:
+		g.apply(List{Owner: o.Owner})
+	case RevokeAll:
+		g.apply(List{Owner: o.Owner})
 	}
 }
 
 func (g *generator) step() {
 	r := g.rng.IntN(g.sw.total)
 	k := 0
-	for ; r >= g.sw.weights[k]; k++ {
+	for ; k < numGen && r >= g.sw.weights[k]; k++ {
 		r -= g.sw.weights[k]
+	}
+	if k == numGen {
+		for k = 0; r >= g.sw.user[k]; k++ {
+			r -= g.sw.user[k]
+		}
+		g.userStep(k)
+		return
 	}
 	switch k {
 	case gCreate:
@@ -457,4 +535,87 @@ func (g *generator) advanceToExpiry() {
 	r, _ := g.m.Get(live[g.rng.IntN(len(live))])
 	d := r.Expires.Sub(g.now) + time.Duration(g.rng.IntN(3)-1)*time.Microsecond
 	g.emit(Advance{D: d})
+}
+
+// userStep emits one operation of the optional capabilities.
+func (g *generator) userStep(k int) {
+	switch k {
+	case gCreateOwned:
+		g.emit(CreateOwned{ID: g.id(), Owner: g.owner(), State: g.state(), TTL: g.ttl(), Cap: g.cap()})
+	case gCycle:
+		live, expired, absent := g.idsBy()
+		old := g.pick(live)
+		var new store.ID
+		switch g.rng.IntN(4) {
+		case 0:
+			new = g.pick(live)
+		case 1:
+			new = g.pick(expired)
+		case 2:
+			new = g.pick(absent)
+		default:
+			new = g.id()
+		}
+		owner := g.owner()
+		if g.rng.IntN(4) == 0 {
+			owner = "" // a cycle that leaves the session with no owner
+		}
+		g.emit(Cycle{Old: old, New: new, Owner: owner, State: g.state(), TTL: g.ttl(), Cap: g.cap()})
+	case gList:
+		g.emit(List{Owner: g.owner()})
+	case gRevoke:
+		owner := g.owner()
+		if g.bad() {
+			bad := []store.Handle{"00", store.Handle(strings.Repeat("G", store.HandleLen)), store.Handle(strings.ToUpper(string(store.HandleOf("a"))))}
+			g.emit(Revoke{Owner: owner, Handle: bad[g.rng.IntN(len(bad))]})
+			return
+		}
+		// Mostly one of the owner's own sessions, live or expired; now
+		// and then another's, which must be left alone.
+		id := g.pick(g.ownedBy(owner))
+		if g.rng.IntN(4) == 0 {
+			id = g.id()
+		}
+		g.emit(Revoke{Owner: owner, ID: id})
+	case gRevokeAll:
+		owner := g.owner()
+		var except []store.ID
+		for range g.rng.IntN(3) {
+			except = append(except, g.pick(g.ownedBy(owner)))
+		}
+		g.emit(RevokeAll{Owner: owner, Except: except})
+	case gTouch:
+		res := []time.Duration{0, 0, g.sw.ttlUnit, time.Duration(g.sw.ttlSpan) * g.sw.ttlUnit / 2, g.cfg.Limits.MaxTTL}[g.rng.IntN(5)]
+		if g.bad() {
+			res = -g.sw.ttlUnit
+		}
+		g.emit(Touch{ID: g.id(), TTL: g.ttl(), Resolution: res})
+	}
+}
+
+// owner picks from the run's owners, now and then an invalid one.
+func (g *generator) owner() store.Owner {
+	if g.bad() || len(g.sw.owners) == 0 {
+		return invalidOwners[g.rng.IntN(len(invalidOwners))]
+	}
+	return g.sw.owners[g.rng.IntN(len(g.sw.owners))]
+}
+
+// cap is a call's cap: mostly the store's (0), else a tight one.
+func (g *generator) cap() int {
+	if g.bad() {
+		return -1 - g.rng.IntN(2)
+	}
+	return []int{0, 0, 1, 2, 3}[g.rng.IntN(5)]
+}
+
+// ownedBy lists the pool's IDs whose record (live or not) owner holds.
+func (g *generator) ownedBy(owner store.Owner) []store.ID {
+	var out []store.ID
+	for _, id := range g.sw.pool {
+		if r, ok := g.m.Get(id); ok && r.Owner == owner {
+			out = append(out, id)
+		}
+	}
+	return out
 }

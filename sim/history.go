@@ -103,10 +103,20 @@ func (e *Event) record(op Op) string {
 	switch {
 	case o.Kind == OK:
 		switch op.(type) {
-		case Load:
+		case Load, Touch:
 			b.WriteString(" " + quoteState(o.Record.State) + " expires=" + o.Record.Expires.UTC().Format(time.RFC3339Nano))
-		case DeleteExpired, Sweep:
+			if o.Record.Owner != "" {
+				b.WriteString(" owner " + strconv.Quote(string(o.Record.Owner)))
+			}
+		case DeleteExpired, Sweep, RevokeAll:
 			b.WriteString(" " + strconv.Itoa(o.N))
+		case List:
+			// The count, then each entry's quoted handle and expiry: a
+			// backend's wrong answer must read back as it was given.
+			b.WriteString(" " + strconv.Itoa(len(o.List)))
+			for _, e := range o.List {
+				b.WriteString(" " + strconv.Quote(string(e.Handle)) + " " + e.Expires.UTC().Format(time.RFC3339Nano))
+			}
 		}
 	case o.Kind == Failed || o.Kind == Ambiguous:
 		if _, ok := op.(Sweep); ok {
@@ -216,7 +226,7 @@ func parseRecord(op Op, comment string) (Event, error) {
 	switch {
 	case kind == OK:
 		switch op.(type) {
-		case Load:
+		case Load, Touch:
 			st, ok := take()
 			if !ok || !st.quoted {
 				return e, errLine("record: a load that succeeded needs its state, quoted")
@@ -226,12 +236,19 @@ func parseRecord(op Op, comment string) (Event, error) {
 			if !ok || ex.quoted || !found {
 				return e, errLine("record: a load that succeeded needs expires=TIME")
 			}
-			ts, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil || ts.Year() < 1 || ts.Year() > 9999 {
-				return e, errLine(fmt.Sprintf("record: bad expiry %q (want RFC 3339)", clip(v)))
+			ts, err := parseInstant(v)
+			if err != nil {
+				return e, err
 			}
-			e.Outcome.Record = store.Record{State: []byte(st.text), Expires: ts.UTC()}
-		case DeleteExpired, Sweep:
+			e.Outcome.Record = store.Record{State: []byte(st.text), Expires: ts}
+			if len(rest) > 0 && rest[0].text == "owner" && !rest[0].quoted {
+				if len(rest) < 2 || !rest[1].quoted {
+					return e, errLine("record: owner needs a quoted owner after it")
+				}
+				e.Outcome.Record.Owner = store.Owner(rest[1].text)
+				rest = rest[2:]
+			}
+		case DeleteExpired, Sweep, RevokeAll:
 			n, ok := take()
 			if !ok {
 				return e, errLine("record: a count must follow ok")
@@ -241,6 +258,24 @@ func parseRecord(op Op, comment string) (Event, error) {
 				return e, errLine(fmt.Sprintf("record: bad count %q", clip(n.text)))
 			}
 			e.Outcome.N = c
+		case List:
+			n, ok := take()
+			c, err := parseInt(n)
+			if !ok || err != nil || c < 0 || 2*c > len(rest) {
+				return e, errLine("record: a list that succeeded needs its length, then a quoted handle and an expiry per entry")
+			}
+			for range c {
+				h, _ := take()
+				ex, _ := take()
+				if !h.quoted || ex.quoted {
+					return e, errLine("record: a list entry is a quoted handle and an expiry")
+				}
+				ts, err := parseInstant(ex.text)
+				if err != nil {
+					return e, err
+				}
+				e.Outcome.List = append(e.Outcome.List, store.OwnedSession{Handle: store.Handle(h.text), Expires: ts})
+			}
 		}
 	case kind == Failed || kind == Ambiguous:
 		if isSweep {
@@ -379,4 +414,13 @@ func (h *History) countFaults() map[string]int {
 		}
 	}
 	return out
+}
+
+// parseInstant reads an RFC 3339 instant of a record.
+func parseInstant(v string) (time.Time, error) {
+	ts, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil || ts.Year() < 1 || ts.Year() > 9999 {
+		return time.Time{}, errLine(fmt.Sprintf("record: bad expiry %q (want RFC 3339)", clip(v)))
+	}
+	return ts.UTC(), nil
 }

@@ -214,9 +214,22 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 		}
 		return append(out, w)
 	}
+	if o, ok := p.op.(List); ok {
+		// Read-only too, and may list what a running cleanup removed.
+		if !matches(p.op, p.op.expect(w.m, p.ev.Now), got, s.countExpired) &&
+			!(got.Kind == OK && w.listedGhosts(o.Owner, got.List, p.ev.Now)) {
+			return out
+		}
+		return append(out, w)
+	}
 	m, runs := w.clone()
 	want := p.op.expect(m, p.ev.Now)
 	if !matches(p.op, want, got, s.countExpired) {
+		if o, ok := p.op.(Touch); ok && got.Kind == OK && w.seen(o.ID, got.Record, p.ev.Now) {
+			// A touch whose write found the record gone reads what
+			// its snapshot held, as a load does, and writes nothing.
+			return append(out, w)
+		}
 		return out
 	}
 	return append(out, w.derive(m, runs))
@@ -563,9 +576,18 @@ func (c *checker) partitions() [][]int {
 		return r
 	}
 	for _, i := range events {
-		switch o := base(c.h.Trace.Ops[i]).(type) {
+		op := base(c.h.Trace.Ops[i])
+		if ownerOp(op) {
+			return [][]int{events} // an owner's sessions span IDs
+		}
+		switch o := op.(type) {
 		case DeleteExpired, Sweep:
 			return [][]int{events}
+		case Cycle:
+			a, b := find(o.Old), find(o.New)
+			if a != b {
+				parent[a] = b
+			}
 		case ChangeID:
 			a, b := find(o.Old), find(o.New)
 			if a != b {

@@ -78,7 +78,7 @@ func (o Load) exec(ctx context.Context, s store.Store) Outcome {
 	// The caller owns what Load returns: keep a copy for the comparison
 	// and scribble over the original, so a backend that handed out its own
 	// buffer shows the damage on the next read.
-	out.Record = store.Record{State: slices.Clone(r.State), Expires: r.Expires}
+	out.Record = store.Record{State: slices.Clone(r.State), Expires: r.Expires, Owner: r.Owner}
 	scribble(r.State)
 	return out
 }

@@ -3,7 +3,9 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hourglass-go/hourglass/store"
@@ -25,9 +27,12 @@ const (
 	InvalidLimit
 	Failed
 	Ambiguous
+	InvalidOwner
+	InvalidCap
+	InvalidHandle
 )
 
-var kindNames = [...]string{"ok", "not-found", "duplicate-id", "invalid-id", "invalid-ttl", "too-large", "invalid-limit", "failed", "ambiguous"}
+var kindNames = [...]string{"ok", "not-found", "duplicate-id", "invalid-id", "invalid-ttl", "too-large", "invalid-limit", "failed", "ambiguous", "invalid-owner", "invalid-cap", "invalid-handle"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -40,9 +45,10 @@ func (k Kind) String() string {
 // constrains.
 type Outcome struct {
 	Kind   Kind
-	Record store.Record // Load, when Kind is OK
-	N      int          // DeleteExpired when Kind is OK; Sweep whatever the Kind
-	Err    error        // the backend's error, for Failed and Ambiguous
+	Record store.Record         // Load and Touch, when Kind is OK
+	N      int                  // DeleteExpired and RevokeAll when Kind is OK; Sweep whatever the Kind
+	List   []store.OwnedSession // List when Kind is OK (nil when empty)
+	Err    error                // the backend's error, for Failed and Ambiguous
 }
 
 // outcomeOf classifies an error. Ambiguity is tested first: an ambiguous
@@ -65,6 +71,12 @@ func outcomeOf(err error) Outcome {
 		return Outcome{Kind: TooLarge}
 	case errors.Is(err, store.ErrInvalidLimit):
 		return Outcome{Kind: InvalidLimit}
+	case errors.Is(err, store.ErrInvalidOwner):
+		return Outcome{Kind: InvalidOwner}
+	case errors.Is(err, store.ErrInvalidCap):
+		return Outcome{Kind: InvalidCap}
+	case errors.Is(err, store.ErrInvalidHandle):
+		return Outcome{Kind: InvalidHandle}
 	}
 	return Outcome{Kind: Failed, Err: err}
 }
@@ -81,12 +93,20 @@ func matches(op Op, want, got Outcome, countExpired bool) bool {
 		return true
 	}
 	switch op.(type) {
-	case Load:
+	case Load, Touch:
 		return want.Record.Equal(got.Record)
 	case DeleteExpired, Sweep:
 		return !countExpired || want.N == got.N
+	case RevokeAll:
+		return want.N == got.N
+	case List:
+		return slices.EqualFunc(want.List, got.List, sameEntry)
 	}
 	return true
+}
+
+func sameEntry(a, b store.OwnedSession) bool {
+	return a.Handle == b.Handle && a.Expires.Equal(b.Expires)
 }
 
 // format renders the outcome for a trace comment; expiries are shown as an
@@ -96,10 +116,21 @@ func (o Outcome) format(op Op, start time.Time) string {
 	switch {
 	case o.Kind == OK:
 		switch op.(type) {
-		case Load:
-			return fmt.Sprintf("ok %s expires=+%v", quoteState(o.Record.State), o.Record.Expires.Sub(start))
-		case DeleteExpired, Sweep:
+		case Load, Touch:
+			return fmt.Sprintf("ok %s expires=+%v", quoteState(o.Record.State), o.Record.Expires.Sub(start)) + formatOwnerOf(o.Record)
+		case DeleteExpired, Sweep, RevokeAll:
 			return "ok " + strconv.Itoa(o.N)
+		case List:
+			var b strings.Builder
+			b.WriteString("ok [")
+			for i, e := range o.List {
+				if i > 0 {
+					b.WriteString(" ")
+				}
+				// Eight digits tell a trace's few sessions apart.
+				fmt.Fprintf(&b, "%.8s:+%v", e.Handle, e.Expires.Sub(start))
+			}
+			return b.String() + "]"
 		}
 	case o.Err != nil:
 		if _, ok := op.(Sweep); ok {
@@ -119,4 +150,12 @@ func base(op Op) Op {
 		return s.Op
 	}
 	return op
+}
+
+// formatOwnerOf renders a record's owner for a comment, if it has one.
+func formatOwnerOf(r store.Record) string {
+	if r.Owner == "" {
+		return ""
+	}
+	return " owner " + strconv.Quote(string(r.Owner))
 }

@@ -148,20 +148,21 @@ func (c *checker) changedNothing(i int, cut int64) bool {
 	}
 	o := ev.Outcome
 	switch o.Kind {
-	case Failed, InvalidID, InvalidTTL, TooLarge, InvalidLimit, DuplicateID:
+	case Failed, InvalidID, InvalidTTL, TooLarge, InvalidLimit, DuplicateID, InvalidOwner, InvalidCap, InvalidHandle:
 		return o.Kind != Failed || c.excused[i]
 	case Ambiguous:
 		return false
 	}
 	switch base(c.h.Trace.Ops[i]).(type) {
-	case Load:
+	case Load, List:
 		return true
-	case Update, UpdateTTL, ChangeID:
+	case Update, UpdateTTL, ChangeID, Cycle, Touch:
+		// A touch that found the session may have written it.
 		return o.Kind == NotFound
 	case DeleteExpired, Sweep:
 		return o.Kind == OK && o.N == 0 && !c.h.NativeExpiry
 	}
-	return false // Create ok, Delete (ok or not: it removes an expired record)
+	return false // Create ok, Delete, Revoke and RevokeAll (they remove expired records too)
 }
 
 // lastKnownStates lists, clock operation by clock operation up to cut, the

@@ -28,7 +28,11 @@ func BenchmarkCatchRaces(b *testing.B) {
 				seeds := 0
 				for seed := start; seed < start+50; seed++ {
 					seeds++
-					h, err := sim.Record(context.Background(), sim.Generate(seed, sim.GenConfig{Clients: 8}), plain(bug))
+					cfg := sim.GenConfig{Clients: 8}
+					if bug.OfOwners() {
+						cfg.Owners, cfg.Touch = true, true
+					}
+					h, err := sim.Record(context.Background(), sim.Generate(seed, cfg), plain(bug))
 					if err != nil {
 						b.Fatal(err)
 					}

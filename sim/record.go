@@ -71,6 +71,9 @@ func Record(ctx context.Context, t *Trace, newStore Factory) (*History, error) {
 		}
 	}()
 	r.keep(s)
+	if err := t.checkCapabilities(s); err != nil {
+		return nil, err
+	}
 	if err := r.open(s); err != nil {
 		return nil, err
 	}

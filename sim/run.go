@@ -91,8 +91,19 @@ func (d *Divergence) Error() string {
 // formatAbs renders an outcome with absolute expiries, for a report.
 func (o Outcome) formatAbs(op Op) string {
 	op = base(op)
-	if _, ok := op.(Load); ok && o.Kind == OK {
-		return fmt.Sprintf("ok %s expires=%s", quoteState(o.Record.State), o.Record.Expires.UTC().Format(time.RFC3339Nano))
+	if (is[Load](op) || is[Touch](op)) && o.Kind == OK {
+		return fmt.Sprintf("ok %s expires=%s", quoteState(o.Record.State), o.Record.Expires.UTC().Format(time.RFC3339Nano)) + formatOwnerOf(o.Record)
+	}
+	if is[List](op) && o.Kind == OK {
+		var b strings.Builder
+		b.WriteString("ok [")
+		for i, e := range o.List {
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			fmt.Fprintf(&b, "%s:%s", e.Handle, e.Expires.UTC().Format(time.RFC3339Nano))
+		}
+		return b.String() + "]"
 	}
 	return o.format(op, time.Time{})
 }
@@ -110,6 +121,9 @@ func Run(ctx context.Context, t *Trace, newStore Factory) (*Result, error) {
 	}
 	if c, ok := s.(io.Closer); ok {
 		defer c.Close()
+	}
+	if err := t.checkCapabilities(s); err != nil {
+		return nil, err
 	}
 	r := &runner{
 		t:            t,
@@ -350,9 +364,10 @@ func expectAll(worlds []*model.Model, op Op, now time.Time) []Outcome {
 
 // Instances makes s an Instancer: open returns another instance on s's data
 // reading the given clock (memstore.Store.WithClock, say). The capabilities
-// of s, and its store.Sweeper if it has one, pass through.
+// of s, its store.Sweeper and its optional operations (store.Owners,
+// store.Toucher) if it has them, pass through.
 func Instances(s store.Store, open func(clock.Clock) store.Store) store.Store {
-	return &instances{Store: s, open: open}
+	return viewOf(&instances{Store: s, open: open}, s)
 }
 
 type instances struct {
@@ -366,4 +381,67 @@ func (i *instances) Capabilities() store.Capabilities     { return store.Capabil
 // Sweep reaches s's own store.Sweeper, which embedding alone would hide.
 func (i *instances) Sweep(ctx context.Context, batch int) (int, error) {
 	return store.Sweep(ctx, i.Store, batch)
+}
+
+func (i *instances) CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
+	return i.Store.(store.Owners).CreateOwned(ctx, id, owner, state, ttl, cap)
+}
+func (i *instances) Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
+	return i.Store.(store.Owners).Cycle(ctx, old, new, owner, state, ttl, cap)
+}
+func (i *instances) List(ctx context.Context, owner store.Owner) ([]store.OwnedSession, error) {
+	return i.Store.(store.Owners).List(ctx, owner)
+}
+func (i *instances) Revoke(ctx context.Context, owner store.Owner, h store.Handle) error {
+	return i.Store.(store.Owners).Revoke(ctx, owner, h)
+}
+func (i *instances) RevokeAll(ctx context.Context, owner store.Owner, except ...store.ID) (int, error) {
+	return i.Store.(store.Owners).RevokeAll(ctx, owner, except...)
+}
+func (i *instances) Touch(ctx context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error) {
+	return i.Store.(store.Toucher).Touch(ctx, id, ttl, resolution)
+}
+
+// The views of a wrapper that has every optional method, restricted to
+// those its backend has (see viewOf).
+type (
+	instancesBase interface {
+		store.Store
+		store.Sweeper
+		store.CapabilityReporter
+		Instancer
+	}
+	ownerOps interface {
+		CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error
+		Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error
+		List(ctx context.Context, owner store.Owner) ([]store.OwnedSession, error)
+		Revoke(ctx context.Context, owner store.Owner, h store.Handle) error
+		RevokeAll(ctx context.Context, owner store.Owner, except ...store.ID) (int, error)
+	}
+	touchOp interface {
+		Touch(ctx context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error)
+	}
+)
+
+// viewOf shows w with the optional operations of s only: a wrapper that
+// claimed store.Owners for a backend without it would make a missing
+// capability a failure in the middle of a run.
+func viewOf(w *instances, s store.Store) store.Store {
+	_, owners := s.(store.Owners)
+	_, touch := s.(store.Toucher)
+	switch {
+	case owners && touch:
+		return w
+	case owners:
+		return struct {
+			instancesBase
+			ownerOps
+		}{w, w}
+	case touch:
+		return struct {
+			instancesBase
+			touchOp
+		}{w, w}
+	}
+	return struct{ instancesBase }{w}
 }

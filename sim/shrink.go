@@ -183,6 +183,27 @@ func renameOne(op Op, f func(store.ID) store.ID) Op {
 	case ChangeID:
 		o.Old, o.New = f(o.Old), f(o.New)
 		return o
+	case CreateOwned:
+		o.ID = f(o.ID)
+		return o
+	case Cycle:
+		o.Old, o.New = f(o.Old), f(o.New)
+		return o
+	case Revoke:
+		if o.Handle == "" {
+			o.ID = f(o.ID)
+		}
+		return o
+	case RevokeAll:
+		except := make([]store.ID, len(o.Except))
+		for i, id := range o.Except {
+			except[i] = f(id)
+		}
+		o.Except = except
+		return o
+	case Touch:
+		o.ID = f(o.ID)
+		return o
 	case Second:
 		o.Op = renameOne(o.Op, f)
 		return o

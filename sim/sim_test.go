@@ -81,7 +81,11 @@ func TestPlantedBugsCaught(t *testing.T) {
 	for _, bug := range mutant.Bugs() {
 		t.Run(bug.String(), func(t *testing.T) {
 			for seed := uint64(0); seed < 200; seed++ {
-				f, _, err := sim.CheckSeed(context.Background(), seed, sim.GenConfig{Ops: 500}, plain(bug))
+				cfg := sim.GenConfig{Ops: 500}
+				if bug.OfOwners() {
+					cfg = withUsers(cfg)
+				}
+				f, _, err := sim.CheckSeed(context.Background(), seed, cfg, plain(bug))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -51,7 +51,7 @@ func (e *ParseError) Error() string { return "trace line " + strconv.Itoa(e.Line
 //	seed N
 //	clients N                    (2 to MaxClients; absent for one client)
 //	start 2026-01-01T00:00:00Z   (RFC 3339, nanoseconds allowed)
-//	limits state=BYTES ttl=DURATION
+//	limits state=BYTES ttl=DURATION [owner-cap=N]
 //
 // start is required; the others are optional (limits default to the
 // store's defaults).
@@ -83,7 +83,11 @@ func (t *Trace) write(w io.Writer, magic string, note func(i int) string) (int64
 	}
 	fmt.Fprintf(&b, "start %s\n", t.Start.UTC().Format(time.RFC3339Nano))
 	l := t.Limits.WithDefaults()
-	fmt.Fprintf(&b, "limits state=%d ttl=%v\n", l.MaxStateSize, l.MaxTTL)
+	fmt.Fprintf(&b, "limits state=%d ttl=%v", l.MaxStateSize, l.MaxTTL)
+	if l.MaxPerOwner != 0 {
+		fmt.Fprintf(&b, " owner-cap=%d", l.MaxPerOwner)
+	}
+	b.WriteByte('\n')
 	for i, op := range t.Ops {
 		b.WriteString(op.String())
 		if note != nil {
@@ -230,6 +234,12 @@ func (t *Trace) parseHeader(toks []token, afterOps bool) (bool, error) {
 					return true, errLine(fmt.Sprintf("limits: bad ttl %q", clip(v)))
 				}
 				t.Limits.MaxTTL = d
+			case k == "owner-cap":
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 {
+					return true, errLine(fmt.Sprintf("limits: bad owner-cap %q (want 0 for none, or more)", clip(v)))
+				}
+				t.Limits.MaxPerOwner = n
 			default:
 				return true, errLine(fmt.Sprintf("limits: unknown key %q", clip(k)))
 			}

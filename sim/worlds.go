@@ -153,6 +153,42 @@ func (w *world) seen(id store.ID, rec store.Record, now time.Time) bool {
 	})
 }
 
+// listedGhosts reports whether a list of owner's sessions at now is the
+// model's list with some ghosts of owner's records added that now calls
+// live, in list order: a plain read beside a cleanup, as for seen.
+func (w *world) listedGhosts(owner store.Owner, got []store.OwnedSession, now time.Time) bool {
+	type cand struct {
+		e    model.Entry
+		must bool // live in the model: the list cannot leave it out
+	}
+	var all []cand
+	for _, e := range w.m.Entries() {
+		if e.Owner == owner && e.LiveAt(now) {
+			all = append(all, cand{e, true})
+		}
+	}
+	for _, g := range w.ghosts {
+		if g.rec.Owner == owner && g.rec.LiveAt(now) {
+			all = append(all, cand{model.Entry{ID: g.id, Record: g.rec}, false})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b cand) int {
+		if c := a.e.Expires.Compare(b.e.Expires); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.e.ID), string(b.e.ID))
+	})
+	j := 0
+	for _, c := range all {
+		if j < len(got) && got[j].Handle == store.HandleOf(c.e.ID) && got[j].Expires.Equal(c.e.Expires) {
+			j++
+		} else if c.must {
+			return false
+		}
+	}
+	return j == len(got)
+}
+
 // worlds is the checker's state: every world consistent with what the
 // backend has said so far along one order of the operations. It is a set:
 // no two members are equal.
@@ -341,8 +377,13 @@ func (w *world) conflicts(p *input) bool {
 			if a || b {
 				return true
 			}
+		case Touch:
+			// A read, and an update if it extends.
+			if rec, ok := stale(o.ID); (ok && rec.LiveAt(now)) || renews(o.ID, o.TTL) {
+				return true
+			}
 		default:
-			return true // DeleteExpired, and anything new: assume it does
+			return true // DeleteExpired, an owner's operations, anything new: assume it does
 		}
 	}
 	return false

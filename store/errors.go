@@ -22,6 +22,13 @@ var (
 	ErrTooLarge = errors.New("hourglass: session state too large")
 	// ErrInvalidLimit: DeleteExpired was given a negative limit.
 	ErrInvalidLimit = errors.New("hourglass: invalid limit")
+	// ErrInvalidOwner: the owner is empty, too long, not UTF-8 or holds a
+	// NUL byte (see Owner).
+	ErrInvalidOwner = errors.New("hourglass: invalid owner")
+	// ErrInvalidCap: a cap on an owner's sessions is below 1.
+	ErrInvalidCap = errors.New("hourglass: invalid cap")
+	// ErrInvalidHandle: a handle is not HandleLen lowercase hex digits.
+	ErrInvalidHandle = errors.New("hourglass: invalid session handle")
 )
 
 // ErrAmbiguous marks a failure whose outcome is unknown: the request may have

@@ -17,6 +17,9 @@ type Limits struct {
 	MaxStateSize int
 	// MaxTTL is the longest TTL; 0 means DefaultMaxTTL.
 	MaxTTL time.Duration
+	// MaxPerOwner caps each owner's live sessions (see Owners.CreateOwned);
+	// 0 means no cap. A call may set its own cap instead.
+	MaxPerOwner int
 }
 
 // WithDefaults returns l with zero fields replaced by the defaults.

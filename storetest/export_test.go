@@ -1,11 +1,21 @@
 package storetest
 
-import "context"
+import (
+	"context"
+
+	"github.com/hourglass-go/hourglass/sim"
+)
 
 // CaughtByConcurrentPhase runs the concurrent phase alone and reports
 // whether it failed, and the failure's report.
 func CaughtByConcurrentPhase(newStore Factory) (bool, string, error) {
-	f, _, err := concurrentPhase(context.Background(), newStore, Options{}.withDefaults())
+	opts := Options{}.withDefaults()
+	cfg, err := sim.Probe(opts.Config, newStore)
+	if err != nil {
+		return false, "", err
+	}
+	opts.Config = cfg
+	f, _, err := concurrentPhase(context.Background(), newStore, opts)
 	if f == nil || err != nil {
 		return false, "", err
 	}

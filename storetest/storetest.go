@@ -78,6 +78,13 @@ func Run(t *testing.T, newStore Factory) { RunWith(t, newStore, Options{}) }
 func RunWith(t *testing.T, newStore Factory, opts Options) {
 	t.Helper()
 	opts = opts.withDefaults()
+	// The optional capabilities the backend has are checked too: the
+	// generator makes their operations only for a backend that has them.
+	cfg, err := sim.Probe(opts.Config, newStore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Config = cfg
 	t.Run("Simulation", func(t *testing.T) { simulate(t, newStore, opts) })
 	if !opts.SkipRapid {
 		t.Run("Rapid", func(t *testing.T) { rapid.Check(t, Property(newStore)) })

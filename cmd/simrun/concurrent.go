@@ -16,8 +16,7 @@ import (
 // concurrentBatch runs -runs seeds of -clients clients each, checking every
 // history for linearizability, and stops at the first that is not
 // linearizable or whose check gave up.
-func concurrentBatch(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer) int {
-	cfg := sim.GenConfig{Ops: c.ops, Start: c.start, Faults: c.profile, Clients: c.clients, IDs: c.ids}
+func concurrentBatch(ctx context.Context, c *config, cfg sim.GenConfig, b *backend, stdout, stderr io.Writer) int {
 	opts := sim.CheckOptions{Late: c.late}
 	fired := map[string]int{}
 	began := time.Now() // wall time is for the report only, never for the run

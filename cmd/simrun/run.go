@@ -50,6 +50,7 @@ type config struct {
 	html     string
 	check    string
 	late     bool
+	users    bool
 	explicit map[string]bool
 }
 
@@ -78,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.ids, "ids", 0, "size of the ID pool the operations draw from (0: each seed picks; few IDs make clients collide)")
 	fs.StringVar(&c.html, "html", "", "with -clients or -check: write porcupine's interactive view of the smallest failing part of a history to this file")
 	fs.StringVar(&c.check, "check", "", "check a saved history (written by -trace with -clients) again, offline, instead of running anything")
+	fs.BoolVar(&c.users, "users", true, "generate the per-user operations (owned sessions, caps, lists, revocations, cycles, touch) for a backend that has them")
 	fs.BoolVar(&c.late, "late", false, "let an ambiguous failure take effect after it returned (porcupine's treatment), not only before")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: simrun [flags]\n\nRuns seeded operation sequences against a backend and the reference model.\n\nflags:\n")
@@ -191,10 +193,14 @@ func batch(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer)
 		c.seed = randomSeed()
 		fmt.Fprintf(stderr, "simrun: seed %d (random; pass -seed %d to repeat)\n", c.seed, c.seed)
 	}
-	if c.clients > 1 {
-		return concurrentBatch(ctx, c, b, stdout, stderr)
+	cfg, err := c.genConfig(b)
+	if err != nil {
+		fmt.Fprintf(stderr, "simrun: %v\n", err)
+		return 1
 	}
-	cfg := sim.GenConfig{Ops: c.ops, Start: c.start, Faults: c.profile, IDs: c.ids}
+	if c.clients > 1 {
+		return concurrentBatch(ctx, c, cfg, b, stdout, stderr)
+	}
 	fired := map[string]int{}
 	began := time.Now() // wall time is for the report only, never for the run
 	lastReport := began
@@ -353,4 +359,15 @@ func writeTrace(path string, t *sim.Trace, res *sim.Result) error {
 		return fmt.Errorf("writing the trace: %w", err)
 	}
 	return nil
+}
+
+// genConfig is the generator's configuration for the command line, with
+// the per-user operations of the capabilities the backend has, unless
+// -users=false.
+func (c *config) genConfig(b *backend) (sim.GenConfig, error) {
+	cfg := sim.GenConfig{Ops: c.ops, Start: c.start, Faults: c.profile, Clients: c.clients, IDs: c.ids}
+	if !c.users {
+		return cfg, nil
+	}
+	return sim.Probe(cfg, b.factory)
 }

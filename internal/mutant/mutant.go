@@ -79,34 +79,94 @@ const (
 	// UpdateTTLReadModifyWrite reads the record, then writes it back whole
 	// with the new expiry, undoing an Update (or a Delete) in between.
 	UpdateTTLReadModifyWrite
+
+	// The bugs of the owner operations (store.Owners, store.Toucher)
+	// follow, so that every bug above keeps its value: first the ones a
+	// sequential run shows, then, from firstOwnerRace, race bugs again.
+
+	// OwnerLostOnChangeID moves the state and expiry but not the owner:
+	// the ChangeID written before sessions had owners, copying the columns
+	// it knew of, so that a rotated session drops off its user's list and
+	// out of reach of "log out everywhere".
+	OwnerLostOnChangeID
+	// ListIncludesExpired lists the owner's records without the liveness
+	// filter (WHERE owner = $1, missing AND expires > now()): the account
+	// page shows devices long logged out, and their handles revoke nothing.
+	ListIncludesExpired
+	// CycleKeepsOld writes the session under the new ID and leaves the old
+	// one live: a login that rotates by insert-and-forget, so the ID an
+	// attacker planted before login still works after it (session
+	// fixation, the very thing Cycle exists to stop).
+	CycleKeepsOld
+	// TouchResurrects extends whatever record has the ID, expired or not,
+	// and returns it (UPDATE ... SET expires = now()+ttl WHERE id = $1,
+	// missing AND expires > now()): an idle timeout that a late request
+	// undoes.
+	TouchResurrects
+
+	// RevokeAllMissesConcurrent lists the owner's session IDs, then
+	// deletes those IDs: "log out everywhere" as a SELECT followed by a
+	// DELETE ... WHERE id = ANY($1). A session the owner logs in meanwhile
+	// survives it, and one whose ID was deleted and reused meanwhile, by
+	// anyone, goes with it.
+	RevokeAllMissesConcurrent
+	// CapCountThenDelete enforces the cap on the owner's sessions in three
+	// statements: count (and pick the oldest beyond the cap), delete them,
+	// insert the new one. Two logins of one owner both count before either
+	// inserts, and the owner ends over its cap (the race modo's session
+	// limit has).
+	CapCountThenDelete
 	numBugs
 )
 
-// firstRace is the first race bug.
-const firstRace = CreateCheckThenInsert
+const (
+	// firstRace is the first race bug.
+	firstRace = CreateCheckThenInsert
+	// firstOwner is the first bug of the owner operations, and the end of
+	// the first run of race bugs.
+	firstOwner = OwnerLostOnChangeID
+	// firstOwnerRace is the first race bug of the owner operations.
+	firstOwnerRace = RevokeAllMissesConcurrent
+)
 
 var bugNames = [...]string{"none", "expiry-off-by-one", "update-resurrects", "change-id-resets-expiry", "change-id-keeps-old", "change-id-overwrites-live", "delete-expired-ignores-limit", "delete-expired-wrong-order", "create-overwrites-live", "update-ttl-extends", "no-truncation", "aliases-state", "delete-keeps-expired", "sweep-skips-ties",
-	"create-check-then-insert", "change-id-insert-then-delete", "update-check-then-write", "delete-expired-stale-snapshot", "update-ttl-read-modify-write"}
+	"create-check-then-insert", "change-id-insert-then-delete", "update-check-then-write", "delete-expired-stale-snapshot", "update-ttl-read-modify-write",
+	"owner-lost-on-change-id", "list-includes-expired", "cycle-keeps-old", "touch-resurrects",
+	"revoke-all-misses-concurrent", "cap-count-then-delete"}
+
+// Every bug has a name: this fails to compile when one is added without.
+var _ [numBugs]string = bugNames
 
 func (b Bug) String() string { return bugNames[b] }
 
+// OfOwners reports whether the bug is in the operations of the optional
+// capabilities (store.Owners, store.Toucher), which only traces holding
+// them (sim.GenConfig.Owners, Touch) can show.
+func (b Bug) OfOwners() bool { return b >= firstOwner }
+
 // IsRace reports whether the bug shows only when operations overlap.
-func (b Bug) IsRace() bool { return b >= firstRace }
+func (b Bug) IsRace() bool {
+	return firstRace <= b && b < firstOwner || firstOwnerRace <= b && b < numBugs
+}
 
 // Bugs lists the plantable bugs that a sequential run shows.
 func Bugs() []Bug {
-	out := make([]Bug, 0, numBugs-1)
-	for b := Bug(1); b < firstRace; b++ {
-		out = append(out, b)
+	var out []Bug
+	for b := Bug(1); b < numBugs; b++ {
+		if !b.IsRace() {
+			out = append(out, b)
+		}
 	}
 	return out
 }
 
 // RaceBugs lists the bugs that only concurrent operations show.
 func RaceBugs() []Bug {
-	out := make([]Bug, 0, numBugs-firstRace)
+	var out []Bug
 	for b := firstRace; b < numBugs; b++ {
-		out = append(out, b)
+		if b.IsRace() {
+			out = append(out, b)
+		}
 	}
 	return out
 }
@@ -134,7 +194,11 @@ func New(clk clock.Clock, limits store.Limits, bug Bug) *Store {
 	return &Store{bug: bug, clk: clk, limits: limits.WithDefaults(), recs: map[store.ID]store.Record{}}
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Owners  = (*Store)(nil)
+	_ store.Toucher = (*Store)(nil)
+)
 
 func (s *Store) now() time.Time {
 	if s.bug == NoTruncation {
@@ -209,13 +273,14 @@ func (s *Store) Update(_ context.Context, id store.ID, state []byte, ttl time.Du
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if _, ok := s.live(now, id); !ok && s.bug != UpdateResurrects {
+	r, ok := s.live(now, id) // r is the record held, live or not
+	if !ok && s.bug != UpdateResurrects {
 		return store.ErrNotFound
 	}
 	if s.bug == UpdateCheckThenWrite {
 		s.gap()
 	}
-	s.recs[id] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl)}
+	s.recs[id] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl), Owner: r.Owner}
 	return nil
 }
 
@@ -280,6 +345,9 @@ func (s *Store) ChangeID(_ context.Context, old, new store.ID) error {
 	}
 	if _, ok := s.live(now, new); ok && s.bug != ChangeIDOverwritesLive {
 		return store.ErrDuplicateID
+	}
+	if s.bug == OwnerLostOnChangeID {
+		r.Owner = ""
 	}
 	if s.bug == ChangeIDInsertThenDelete {
 		s.recs[new] = r

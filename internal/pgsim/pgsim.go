@@ -211,6 +211,33 @@ func (r *runStore) Instance(clk clock.Clock) store.Store {
 
 func (r *runStore) Capabilities() store.Capabilities { return store.CapabilitiesOf(r.Store) }
 
+// The optional operations reach the run's store: pgstore has them all,
+// and so does every Wrap of this package's tests, which embed it.
+
+func (r *runStore) CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
+	return r.Store.(store.Owners).CreateOwned(ctx, id, owner, state, ttl, cap)
+}
+
+func (r *runStore) Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
+	return r.Store.(store.Owners).Cycle(ctx, old, new, owner, state, ttl, cap)
+}
+
+func (r *runStore) List(ctx context.Context, owner store.Owner) ([]store.OwnedSession, error) {
+	return r.Store.(store.Owners).List(ctx, owner)
+}
+
+func (r *runStore) Revoke(ctx context.Context, owner store.Owner, h store.Handle) error {
+	return r.Store.(store.Owners).Revoke(ctx, owner, h)
+}
+
+func (r *runStore) RevokeAll(ctx context.Context, owner store.Owner, except ...store.ID) (int, error) {
+	return r.Store.(store.Owners).RevokeAll(ctx, owner, except...)
+}
+
+func (r *runStore) Touch(ctx context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error) {
+	return r.Store.(store.Toucher).Touch(ctx, id, ttl, resolution)
+}
+
 func (r *runStore) Sweep(ctx context.Context, batch int) (int, error) {
 	return store.Sweep(ctx, r.Store, batch)
 }

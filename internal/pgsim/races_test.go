@@ -3,6 +3,7 @@ package pgsim
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -24,9 +25,10 @@ import (
 // racy holds what the two-statement versions need.
 type racy struct {
 	*pgstore.Store
-	pool  *pgxpool.Pool
-	table string
-	clk   clock.Clock
+	pool   *pgxpool.Pool
+	table  string
+	clk    clock.Clock
+	limits store.Limits
 }
 
 func (r racy) now() time.Time { return store.Instant(r.clk.Now()) }
@@ -155,6 +157,85 @@ func (m updateTTLReadModifyWrite) UpdateTTL(ctx context.Context, id store.ID, tt
 	return m.put(ctx, id, rec.State, store.Expiry(now, ttl))
 }
 
+// CreateOwned with a cap as modo and others do it: count the owner's
+// live sessions, delete the oldest beyond the cap, then insert, three
+// statements. Two logins at once both count room and both insert.
+type capCountThenDelete struct{ racy }
+
+func (m capCountThenDelete) CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
+	limit, err := m.limits.CheckOwned(id, owner, state, ttl, cap)
+	if err != nil || limit == 0 {
+		return m.Store.CreateOwned(ctx, id, owner, state, ttl, cap) // pgstore's errors, or no cap
+	}
+	cap = limit
+	now := m.now()
+	if _, ok, err := m.live(ctx, id, now); err != nil || ok {
+		if ok {
+			return store.ErrDuplicateID
+		}
+		return err
+	}
+	var n int
+	if err := m.pool.QueryRow(ctx, "SELECT count(*) FROM "+m.table+" WHERE owner = $1 AND expires > $2", string(owner), now).Scan(&n); err != nil {
+		return err
+	}
+	if n >= cap {
+		if _, err := m.pool.Exec(ctx, "DELETE FROM "+m.table+" WHERE id IN (SELECT id FROM "+m.table+
+			" WHERE owner = $1 AND expires > $2 ORDER BY expires, id COLLATE \"C\" LIMIT $3)", string(owner), now, n-cap+1); err != nil {
+			return err
+		}
+	}
+	if state == nil {
+		state = []byte{}
+	}
+	_, err = m.pool.Exec(ctx, "INSERT INTO "+m.table+" (id, state, expires, owner) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = EXCLUDED.owner",
+		string(id), state, store.Expiry(now, ttl), string(owner))
+	return err
+}
+
+// RevokeAll lists the owner's sessions, then deletes them by ID: a
+// session created, moved or replaced between the two is missed, or
+// deleted although it is no longer the owner's.
+type revokeAllListThenDelete struct{ racy }
+
+func (m revokeAllListThenDelete) RevokeAll(ctx context.Context, owner store.Owner, except ...store.ID) (int, error) {
+	if err := store.CheckExcept(owner, except); err != nil {
+		return m.Store.RevokeAll(ctx, owner, except...)
+	}
+	now := m.now()
+	keep := make([]string, len(except))
+	for i, id := range except {
+		keep[i] = string(id)
+	}
+	rows, err := m.pool.Query(ctx, "SELECT id FROM "+m.table+" WHERE owner = $1 AND id <> ALL($2)", string(owner), keep)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	rows, err = m.pool.Query(ctx, "DELETE FROM "+m.table+" WHERE id = ANY($1) RETURNING expires", ids)
+	if err != nil {
+		return 0, err
+	}
+	expiries, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	n := 0
+	for _, e := range expiries {
+		if e.After(now) {
+			n++
+		}
+	}
+	return n, err
+}
+
+// sqlOwnerRaces are the races of the owner operations: their histories
+// hold them (sim.GenConfig.Owners).
+var sqlOwnerRaces = map[string]func(racy) store.Store{
+	"cap count then delete":       func(r racy) store.Store { return capCountThenDelete{r} },
+	"revoke-all list then delete": func(r racy) store.Store { return revokeAllListThenDelete{r} },
+}
+
 var sqlRaces = map[string]func(racy) store.Store{
 	"create check then insert":      func(r racy) store.Store { return createCheckThenInsert{r} },
 	"change-id insert then delete":  func(r racy) store.Store { return changeIDInsertThenDelete{r} },
@@ -165,7 +246,7 @@ var sqlRaces = map[string]func(racy) store.Store{
 
 func (h *Harness) racyFactory(plant func(racy) store.Store) sim.Factory {
 	return h.wrapped(func(s *pgstore.Store, pool *pgxpool.Pool, clk clock.Clock) store.Store {
-		return plant(racy{Store: s, pool: pool, table: pgx.Identifier{h.table}.Sanitize(), clk: clk})
+		return plant(racy{Store: s, pool: pool, table: pgx.Identifier{h.table}.Sanitize(), clk: clk, limits: h.limits})
 	})
 }
 
@@ -175,17 +256,21 @@ func (h *Harness) racyFactory(plant func(racy) store.Store) sim.Factory {
 func TestSQLRacesCaughtOnlyConcurrently(t *testing.T) {
 	h := harness(t)
 	ctx := context.Background()
-	for name, plant := range sqlRaces {
+	races := map[string]func(racy) store.Store{}
+	maps.Copy(races, sqlRaces)
+	maps.Copy(races, sqlOwnerRaces)
+	for name, plant := range races {
 		t.Run(name, func(t *testing.T) {
 			f := h.racyFactory(plant)
+			_, owners := sqlOwnerRaces[name]
 			for seed := uint64(1); seed <= 30; seed++ {
-				fl, _, err := sim.CheckSeed(ctx, seed, sim.GenConfig{Ops: 200}, f)
+				fl, _, err := sim.CheckSeed(ctx, seed, sim.GenConfig{Ops: 200, Owners: owners, Touch: owners}, f)
 				if err != nil || fl != nil {
 					t.Fatalf("seed %d: the sequential simulator flags a race (%v):\n%s", seed, err, fl)
 				}
 			}
 			for seed := uint64(1); seed <= 200; seed++ {
-				hist, err := sim.Record(ctx, sim.Generate(seed, sim.GenConfig{Clients: 8, Ops: 12, IDs: 1 + int(seed%3)}), f)
+				hist, err := sim.Record(ctx, sim.Generate(seed, sim.GenConfig{Clients: 8, Ops: 12, IDs: 1 + int(seed%3), Owners: owners, Touch: owners}), f)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,0 +1,43 @@
+package sweeper
+
+import (
+	"context"
+
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// run makes one run: the whole backlog in one store.Sweep, or paced steps.
+func (w *Sweeper) run(ctx context.Context) Run {
+	r := Run{Start: w.opts.Clock.Now()}
+	if w.opts.Pause == 0 {
+		r.Steps = 1
+		r.Removed, r.Err = store.Sweep(ctx, w.s, w.opts.Batch)
+	} else {
+		w.paced(ctx, &r)
+	}
+	r.End = w.opts.Clock.Now()
+	return r
+}
+
+// paced removes the backlog Batch records at a time with a Pause after each
+// full step, until a step comes back short or fails.
+func (w *Sweeper) paced(ctx context.Context, r *Run) {
+	for {
+		n, err := w.s.DeleteExpired(ctx, w.opts.Batch)
+		r.Steps++
+		r.Removed += n
+		if err != nil {
+			r.Err = err
+			return
+		}
+		if n < w.opts.Batch {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			r.Err = ctx.Err()
+			return
+		case <-w.opts.Clock.After(w.opts.Pause):
+		}
+	}
+}
