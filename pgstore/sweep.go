@@ -74,6 +74,12 @@ func (s *Store) StartSweep() *Sweeping {
 	return &Sweeping{s: s, now: s.instant(), from: math.MinInt64}
 }
 
+// NewSweep is StartSweep as a store.Stepper, for package sweeper's paced
+// runs.
+func (s *Store) NewSweep() store.SweepSteps { return s.StartSweep() }
+
+var _ store.Stepper = (*Store)(nil)
+
 // Next removes the next batch of at most batch records and reports how
 // many it removed and whether the sweep is done (the batch came back short:
 // nothing expired is left past it that nobody else was holding). After

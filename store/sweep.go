@@ -57,3 +57,22 @@ func Sweep(ctx context.Context, s Store, batch int) (int, error) {
 		}
 	}
 }
+
+// Stepper is implemented by a backend whose sweep can be taken a batch at
+// a time, for a cleaner that pauses between batches (package sweeper):
+// each batch resumes where the last one ended, as Sweeper's do, instead of
+// starting over as a loop of DeleteExpired calls does.
+type Stepper interface {
+	NewSweep() SweepSteps
+}
+
+// SweepSteps is a sweep in progress, taken with Next: it removes what
+// Sweep would have, at most batch records per call, of the records
+// expired when the sweep began. Next reports how many it removed and
+// whether the sweep is done (the batch came back short); a failed batch
+// leaves the sweep where it was, and its error says, as Sweep's does,
+// whether it may have removed up to batch records. Not safe for
+// concurrent use.
+type SweepSteps interface {
+	Next(ctx context.Context, batch int) (removed int, done bool, err error)
+}

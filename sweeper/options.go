@@ -35,8 +35,10 @@ type Options struct {
 	// after a step that removed a full batch (one that removed fewer ends the
 	// run). Zero means no pause: a run is one store.Sweep, which uses the
 	// backend's own store.Sweeper if it has one. A positive Pause makes a run
-	// a series of DeleteExpired(ctx, Batch) calls with a wait of Pause after
-	// each full one. Negative is an error.
+	// a series of steps with a wait of Pause after each full one: the
+	// batches of one sweep of the backend's if it is a store.Stepper
+	// (pgstore is: each batch resumes where the last ended), else
+	// DeleteExpired(ctx, Batch) calls. Negative is an error.
 	Pause time.Duration
 
 	// Clock is what the sweeper waits on, for Interval and Pause. Nil means

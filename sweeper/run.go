@@ -20,17 +20,27 @@ func (w *Sweeper) run(ctx context.Context) Run {
 }
 
 // paced removes the backlog Batch records at a time with a Pause after each
-// full step, until a step comes back short or fails.
+// full step, until a step comes back short or fails. A backend that can
+// take its sweep a batch at a time (store.Stepper) resumes each batch where
+// the last ended; otherwise each step is a DeleteExpired.
 func (w *Sweeper) paced(ctx context.Context, r *Run) {
-	for {
+	step := func() (int, bool, error) {
 		n, err := w.s.DeleteExpired(ctx, w.opts.Batch)
+		return n, n < w.opts.Batch, err
+	}
+	if st, ok := w.s.(store.Stepper); ok {
+		sweep := st.NewSweep()
+		step = func() (int, bool, error) { return sweep.Next(ctx, w.opts.Batch) }
+	}
+	for {
+		n, done, err := step()
 		r.Steps++
 		r.Removed += n
 		if err != nil {
 			r.Err = err
 			return
 		}
-		if n < w.opts.Batch {
+		if done {
 			return
 		}
 		select {
