@@ -81,6 +81,7 @@ func benchMain(m *testing.M) int {
 		return 1
 	}
 	defer env.Close()
+	defer closeOwned() // the owner benchmarks' own cluster, if they ran
 	if pool, err = env.Pool(ctx, maxConns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: pool:", err)
 		return 1
@@ -313,7 +314,7 @@ func measure(b *testing.B, im impl, o op, parallel bool) {
 	var seq atomic.Uint64 // the same key sequence for every implementation
 	next := func() string { return keys[(seq.Add(1)-1)%sessions] }
 	b.ReportAllocs()
-	cpu := startCPU()
+	cpu := startCPU(env)
 	b.ResetTimer()
 	if !parallel {
 		for i := 0; i < b.N; i++ {
@@ -344,14 +345,15 @@ func measure(b *testing.B, im impl, o op, parallel bool) {
 // noisy than wall time on a shared machine, and tells on which side an
 // implementation spends more.
 type cpuMark struct {
+	env                *benchenv.Env // whose server is measured
 	client, server     time.Duration
 	clientOK, serverOK bool
 }
 
-func startCPU() cpuMark {
-	var m cpuMark
+func startCPU(e *benchenv.Env) cpuMark {
+	m := cpuMark{env: e}
 	m.client, m.clientOK = benchenv.ClientCPU()
-	m.server, m.serverOK = env.ServerCPU()
+	m.server, m.serverOK = e.ServerCPU()
 	return m
 }
 
@@ -359,7 +361,7 @@ func (m cpuMark) report(b *testing.B) {
 	if c, ok := benchenv.ClientCPU(); ok && m.clientOK {
 		b.ReportMetric(float64(c-m.client)/float64(b.N), "client-cpu-ns/op")
 	}
-	if s, ok := env.ServerCPU(); ok && m.serverOK {
+	if s, ok := m.env.ServerCPU(); ok && m.serverOK {
 		b.ReportMetric(float64(s-m.server)/float64(b.N), "server-cpu-ns/op")
 	}
 }

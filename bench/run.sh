@@ -5,16 +5,20 @@
 # instead of in one stretch. Then benchstat gives the medians and
 # cmd/ratios the paired ratios.
 #
-#   ./run.sh                 # ROUNDS=10 BENCHTIME=500ms OUT=/tmp/bench.txt
+#   ./run.sh                 # ROUNDS=10 BENCHTIME=500ms OUT=/tmp/bench.txt BENCH='Load|Update|CreateDelete'
 #   ROUNDS=3 BENCH=Load ./run.sh
 #   RUNNER='taskset -c 0' ./run.sh   # everything on one core: less noise
+#   BENCH=Owners ROUNDS=6 RATIOS='-base Load -vs List,RevokeAll,Update;-base Create -vs CreateOwned;-vs scs' ./run.sh
 #
+# BENCHSTAT is benchstat's flags (default: -col /impl); RATIOS is
+# cmd/ratios's, one set per table, separated by ";" (default: its own
+# defaults, pgstore against scs and the floor).
 # Even rounds run the implementations in reverse order (HOURGLASS_BENCH_ROUND).
 set -euo pipefail
 cd "$(dirname "$0")"
 rounds=${ROUNDS:-10}
 benchtime=${BENCHTIME:-500ms}
-bench=${BENCH:-.}
+bench=${BENCH:-'Load|Update|CreateDelete'}
 out=${OUT:-/tmp/bench.txt}
 runner=${RUNNER:-}
 
@@ -26,6 +30,12 @@ for i in $(seq "$rounds"); do
 done
 rm -f bench.test
 
-go run golang.org/x/perf/cmd/benchstat@latest -col /impl "$out"
-echo
-go run ./cmd/ratios "$out"
+# shellcheck disable=SC2086 # several flags
+go run golang.org/x/perf/cmd/benchstat@latest ${BENCHSTAT:--col /impl} "$out"
+IFS=';' read -ra sets <<<"${RATIOS:-}"
+[ ${#sets[@]} -gt 0 ] || sets=("")
+for flags in "${sets[@]}"; do
+	echo
+	# shellcheck disable=SC2086 # each set is several flags
+	go run ./cmd/ratios $flags "$out"
+done

@@ -96,7 +96,7 @@ func main() {
 		}
 		fmt.Println()
 	}
-	fmt.Println("\nEach cell: median of the per-round ratios [min..max] (n rounds). ops/s ratio >= 1: pgstore is faster.")
+	fmt.Printf("\nEach cell: median of the per-round ratios [min..max] (n rounds). ops/s ratio >= 1: %s is faster.\n", *base)
 }
 
 type result struct {
