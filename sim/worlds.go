@@ -189,6 +189,20 @@ func (w *world) listedGhosts(owner store.Owner, got []store.OwnedSession, now ti
 	return j == len(got)
 }
 
+// staleOwned reports whether any record of owner is expired at a sweep's
+// reading at: one a step of that sweep could take.
+func (w *world) staleOwned(owner store.Owner, at time.Time) bool {
+	if owner == "" {
+		return false
+	}
+	for _, e := range w.m.Entries() {
+		if e.Owner == owner && !e.LiveAt(at) {
+			return true
+		}
+	}
+	return false
+}
+
 // worlds is the checker's state: every world consistent with what the
 // backend has said so far along one order of the operations. It is a set:
 // no two members are equal.
@@ -324,7 +338,9 @@ func closure(ws []*world, limit int, haunt bool) ([]*world, bool) {
 // at the clock reading of some running sweep, it meets an expired record
 // that it removes or replaces (Create, Delete, ChangeID's source or
 // target), that it reads or renews because its own clock still calls it
-// live (another instance's), or it writes a record already expired there.
+// live (another instance's), or it writes a record already expired there;
+// an owner's operations, also when one of the owner's records is expired
+// there, since they read, count or remove the owner's records.
 // Reading or failing to update a record expired for both changes nothing
 // either way. Steps can wait until an operation that does not commute:
 // that keeps the set of worlds small, and loses none, since the worlds
@@ -380,6 +396,32 @@ func (w *world) conflicts(p *input) bool {
 		case Touch:
 			// A read, and an update if it extends.
 			if rec, ok := stale(o.ID); (ok && rec.LiveAt(now)) || renews(o.ID, o.TTL) {
+				return true
+			}
+		case CreateOwned:
+			// Create's, and its owner's records: it counts and evicts
+			// them.
+			if _, ok := stale(o.ID); ok || born(o.TTL) || w.staleOwned(o.Owner, r.now) {
+				return true
+			}
+		case Cycle:
+			_, a := stale(o.Old)
+			_, b := stale(o.New)
+			if a || b || born(o.TTL) || o.Owner != "" && w.staleOwned(o.Owner, r.now) {
+				return true
+			}
+		case List, Revoke, RevokeAll:
+			// They read or remove only the owner's records.
+			var owner store.Owner
+			switch o := o.(type) {
+			case List:
+				owner = o.Owner
+			case Revoke:
+				owner = o.Owner
+			case RevokeAll:
+				owner = o.Owner
+			}
+			if w.staleOwned(owner, r.now) {
 				return true
 			}
 		default:
