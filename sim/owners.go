@@ -175,6 +175,23 @@ func (t *Trace) checkCapabilities(s store.Store) error {
 	return nil
 }
 
+// opOwner is the owner an operation names ("" for none).
+func opOwner(op Op) store.Owner {
+	switch o := op.(type) {
+	case CreateOwned:
+		return o.Owner
+	case Cycle:
+		return o.Owner
+	case List:
+		return o.Owner
+	case Revoke:
+		return o.Owner
+	case RevokeAll:
+		return o.Owner
+	}
+	return ""
+}
+
 // ownerOp reports whether op reaches across an owner's sessions, so that
 // a history holding one cannot be split by ID.
 func ownerOp(op Op) bool {

@@ -412,16 +412,7 @@ func (w *world) conflicts(p *input) bool {
 			}
 		case List, Revoke, RevokeAll:
 			// They read or remove only the owner's records.
-			var owner store.Owner
-			switch o := o.(type) {
-			case List:
-				owner = o.Owner
-			case Revoke:
-				owner = o.Owner
-			case RevokeAll:
-				owner = o.Owner
-			}
-			if w.staleOwned(owner, r.now) {
+			if w.staleOwned(opOwner(o), r.now) {
 				return true
 			}
 		default:
