@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"sync"
 )
@@ -41,6 +42,7 @@ type Injector struct {
 	cancel  context.CancelFunc // the active operation's, for NetStall
 	counts  [numKinds]int
 	release func() // confines a server fault to its operation
+	hookErr error  // the first failure of a server hook
 }
 
 // New returns an Injector with nothing armed.
@@ -86,11 +88,13 @@ func (in *Injector) Begin(ctx context.Context) context.Context {
 		case Timeout:
 			release, err = srv.Timeout(ctx)
 		}
+		in.mu.Lock()
 		if err == nil {
-			in.mu.Lock()
 			in.fired, in.release = true, release
-			in.mu.Unlock()
+		} else if in.hookErr == nil {
+			in.hookErr = fmt.Errorf("faults: %s: %w", k, err)
 		}
+		in.mu.Unlock()
 	}
 	if k == NetStall {
 		ctx, cancel := context.WithCancel(ctx)
@@ -122,6 +126,17 @@ func (in *Injector) End() Kind {
 		return 0
 	}
 	return k
+}
+
+// Err returns the first error of a server hook: the harness could not put
+// a server fault in place (a crashed server that did not come back, say).
+// What ran after it ran against a server in a state no fault accounts
+// for, so a run with one must be discarded, not judged: sim.Run and
+// sim.Record return it as their error.
+func (in *Injector) Err() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.hookErr
 }
 
 // Counts returns how many faults of each kind fired, by kind.

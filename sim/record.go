@@ -84,6 +84,11 @@ func Record(ctx context.Context, t *Trace, newStore Factory) (*History, error) {
 		SecondInstance: r.second,
 	}
 	r.execute(ctx)
+	for _, in := range r.ins {
+		if err := in.Err(); err != nil {
+			return nil, fmt.Errorf("sim: the harness failed to inject a fault, so the history cannot be judged: %w", err)
+		}
+	}
 	r.h.Faults = r.h.countFaults()
 	return r.h, nil
 }

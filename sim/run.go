@@ -142,6 +142,9 @@ func Run(ctx context.Context, t *Trace, newStore Factory) (*Result, error) {
 		r.stores[1] = faults.Wrap(r.stores[1], in)
 	}
 	r.execute(ctx)
+	if err := in.Err(); err != nil {
+		return nil, fmt.Errorf("sim: the harness failed to inject a fault, so the run cannot be judged: %w", err)
+	}
 	for k, n := range in.Counts() {
 		r.res.Faults[k.String()] += n
 	}

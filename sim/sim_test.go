@@ -188,3 +188,33 @@ load s1
 	//   model expected: not-found
 	//   backend did:    ok
 }
+
+// brokenServer is a harness whose server faults cannot be put in place.
+type brokenServer struct{}
+
+func (brokenServer) Terminate(context.Context) (func(), error) { return nil, errors.New("no server") }
+func (brokenServer) Crash(context.Context) (func(), error)     { return nil, errors.New("restart failed") }
+func (brokenServer) Timeout(context.Context) (func(), error)   { return nil, errors.New("no server") }
+
+// A server fault the harness failed to inject leaves the server in a state
+// no fault accounts for: the run is a harness error, not a verdict.
+func TestFailedServerHookFailsTheRun(t *testing.T) {
+	f := func(env sim.Env) (store.Store, error) {
+		env.Faults.SetServer(brokenServer{})
+		return mutant.New(env.Clock, env.Limits, mutant.None), nil
+	}
+	tr, err := sim.ParseTrace(strings.NewReader("start 2026-01-01T00:00:00Z\nfault crash\nload a\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Run(context.Background(), tr, f); err == nil || !strings.Contains(err.Error(), "restart failed") {
+		t.Fatalf("Run: %v, want the hook's error", err)
+	}
+	tr, err = sim.ParseTrace(strings.NewReader("clients 2\nstart 2026-01-01T00:00:00Z\nc0 fault crash\nc0 load a\nc1 load a\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Record(context.Background(), tr, f); err == nil || !strings.Contains(err.Error(), "restart failed") {
+		t.Fatalf("Record: %v, want the hook's error", err)
+	}
+}

@@ -351,7 +351,17 @@ func (h *Harness) Crash(ctx context.Context) (func(), error) {
 		h.faulting.Unlock()
 		return nil, err
 	}
-	if err := h.cluster.Restart(ctx); err != nil {
+	// The restart is the harness's, not the operation's: it must not end
+	// with the operation's context, and on a loaded machine crash recovery
+	// can outlast one attempt. A server that stays down fails the run
+	// (faults.Injector.Err) instead of failing every later operation.
+	var err error
+	for range 3 {
+		if err = h.cluster.Restart(context.WithoutCancel(ctx)); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		h.faulting.Unlock()
 		return nil, err
 	}
