@@ -2,8 +2,8 @@ package faults
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"sync"
 )
 
