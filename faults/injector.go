@@ -16,6 +16,10 @@ var ErrInjected = errors.New("faults: injected failure")
 // armed operation and confines the fault to it: if that operation never
 // reached the server (an invalid argument, say), a dead connection must not
 // be left for the next one, which has no fault in effect.
+//
+// A hook that cannot put its fault in place returns an error, which fails
+// the run (Injector.Err); one whose fault has nothing to act on returns
+// ErrNothingToFault, and the fault does not fire.
 type Server interface {
 	// Terminate ends the server processes behind the backend's connections.
 	Terminate(ctx context.Context) (release func(), err error)
@@ -91,7 +95,7 @@ func (in *Injector) Begin(ctx context.Context) context.Context {
 		in.mu.Lock()
 		if err == nil {
 			in.fired, in.release = true, release
-		} else if in.hookErr == nil {
+		} else if !errors.Is(err, ErrNothingToFault) && in.hookErr == nil {
 			in.hookErr = fmt.Errorf("faults: %s: %w", k, err)
 		}
 		in.mu.Unlock()
@@ -127,6 +131,11 @@ func (in *Injector) End() Kind {
 	}
 	return k
 }
+
+// ErrNothingToFault is what a server hook returns when the fault has
+// nothing to act on (no connection to terminate, say): the fault does not
+// fire, and the run goes on.
+var ErrNothingToFault = errors.New("faults: nothing for the server fault to act on")
 
 // Err returns the first error of a server hook: the harness could not put
 // a server fault in place (a crashed server that did not come back, say).

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hourglass-go/hourglass/faults"
 	"github.com/hourglass-go/hourglass/internal/mutant"
 	"github.com/hourglass-go/hourglass/sim"
 	"github.com/hourglass-go/hourglass/store"
@@ -216,5 +217,28 @@ func TestFailedServerHookFailsTheRun(t *testing.T) {
 	}
 	if _, err := sim.Record(context.Background(), tr, f); err == nil || !strings.Contains(err.Error(), "restart failed") {
 		t.Fatalf("Record: %v, want the hook's error", err)
+	}
+}
+
+// idleServer has nothing for its faults to act on.
+type idleServer struct{}
+
+func (idleServer) Terminate(context.Context) (func(), error) { return nil, faults.ErrNothingToFault }
+func (idleServer) Crash(context.Context) (func(), error)     { return nil, faults.ErrNothingToFault }
+func (idleServer) Timeout(context.Context) (func(), error)   { return nil, faults.ErrNothingToFault }
+
+// A server fault with nothing to act on does not fire, and the run goes on.
+func TestServerFaultWithNothingToActOn(t *testing.T) {
+	f := func(env sim.Env) (store.Store, error) {
+		env.Faults.SetServer(idleServer{})
+		return mutant.New(env.Clock, env.Limits, mutant.None), nil
+	}
+	tr, err := sim.ParseTrace(strings.NewReader("start 2026-01-01T00:00:00Z\nfault terminate\nload a\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sim.Run(context.Background(), tr, f)
+	if err != nil || res.Divergence != nil || res.Faults["terminate"] != 0 {
+		t.Fatalf("Run: %v, %v, fired %v", err, res.Divergence, res.Faults)
 	}
 }

@@ -326,7 +326,7 @@ func (h *Harness) terminate(ctx context.Context) error {
 		return err
 	}
 	if len(pids) == 0 {
-		return errors.New("pgsim: no connection to terminate")
+		return fmt.Errorf("pgsim: no connection to terminate: %w", faults.ErrNothingToFault)
 	}
 	for range 200 {
 		var left int
@@ -374,7 +374,13 @@ func (h *Harness) Crash(ctx context.Context) (func(), error) {
 // waits on the lock until the server cancels it.
 func (h *Harness) Timeout(ctx context.Context) (func(), error) {
 	h.faulting.Lock()
+	// A pooled connection may have died with a crash the pool has not
+	// noticed yet: a fresh one is tried before the hook gives up.
 	tx, err := h.admin.Begin(ctx)
+	for try := 1; err != nil && try < 3; try++ {
+		h.admin.Reset()
+		tx, err = h.admin.Begin(ctx)
+	}
 	if err != nil {
 		h.faulting.Unlock()
 		return nil, err
