@@ -37,3 +37,58 @@ func ExampleStore_ChangeID() {
 	// new ID: {"cart":3} until 9:30AM
 	// reclaimed: 1 held: 0
 }
+
+// A user signs in on three devices under a cap of two: the device idle the
+// longest is signed out in the same step. The account page then lists the
+// devices by handle, never by session ID, and revokes one.
+func ExampleStore_Cycle() {
+	ctx := context.Background()
+	clk := clock.NewSim(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	s := memstore.New(memstore.Options{Clock: clk, Limits: store.Limits{MaxPerOwner: 2}})
+
+	for _, device := range []store.ID{"laptop", "phone", "tablet"} {
+		anon := "anon-" + device
+		_ = s.Create(ctx, anon, nil, time.Hour)
+		// Sign-in: a new ID, state, TTL and owner at once (cap 0: the
+		// store's).
+		if err := s.Cycle(ctx, anon, "sess-"+device, "user:42", []byte(device), 8*time.Hour, 0); err != nil {
+			fmt.Println(err)
+		}
+		clk.Add(time.Minute)
+	}
+	devices, _ := s.List(ctx, "user:42")
+	for _, d := range devices {
+		fmt.Println(d.Handle == store.HandleOf("sess-phone"), d.Handle == store.HandleOf("sess-tablet"), d.Expires.Format(time.Kitchen))
+	}
+	_, err := s.Load(ctx, "sess-laptop")
+	fmt.Println("laptop:", errors.Is(err, store.ErrNotFound))
+
+	// Sign out the phone from the tablet's account page.
+	_ = s.Revoke(ctx, "user:42", devices[0].Handle)
+	n, _ := s.RevokeAll(ctx, "user:42", "sess-tablet") // "log out everywhere else"
+	fmt.Println("others left:", n)
+	// Output:
+	// true false 5:01PM
+	// false true 5:02PM
+	// laptop: true
+	// others left: 0
+}
+
+// Sliding expiry with a one-minute resolution: requests less than a minute
+// apart only read; the expiry moves when it would move by a minute or more.
+func ExampleStore_Touch() {
+	ctx := context.Background()
+	clk := clock.NewSim(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	s := memstore.New(memstore.Options{Clock: clk})
+	_ = s.Create(ctx, "s", nil, 30*time.Minute)
+
+	for _, gap := range []time.Duration{20 * time.Second, 30 * time.Second, 20 * time.Second} {
+		clk.Add(gap)
+		rec, _ := s.Touch(ctx, "s", 30*time.Minute, time.Minute)
+		fmt.Println(rec.Expires.Format("15:04:05"))
+	}
+	// Output:
+	// 09:30:00
+	// 09:30:00
+	// 09:31:10
+}
