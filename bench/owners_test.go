@@ -26,7 +26,8 @@ import (
 //     of a random session (a one-row durable write);
 //   - OwnersCreate: Create under a fresh ID (the baseline), CreateOwned
 //     under a fresh ID for a random owner that has its cap of sessions, so
-//     that each one evicts the owner's oldest;
+//     that each one evicts the owner's oldest, and CreateOwnedRoom, the
+//     same for an owner with room under the cap (the common login);
 //   - OwnersTouch: what one request of a session with a 30-minute idle
 //     timeout costs: pgstore's Touch, or what scs's SessionManager does with
 //     IdleTimeout set (FindCtx, then CommitCtx of the state with the new
@@ -126,6 +127,16 @@ func BenchmarkOwnersCreate(b *testing.B) {
 						b.Fatalf("after CreateOwned, owner %d has %d sessions (%v), want %d", k, len(list), err, ownerCap)
 					}
 				}
+			},
+		},
+		{
+			// A login with room under the cap, the common case: an owner
+			// of few sessions (owners of their own, outside the loaded
+			// ones, so the other rows keep their counts).
+			name: "CreateOwnedRoom",
+			args: func(_ context.Context, n int) ([]int, error) { return pickOwners(n, 0, createOwners), nil },
+			do: func(ctx context.Context, k int) error {
+				return pg.CreateOwned(ctx, store.ID(freshKey()), store.Owner("room-"+strconv.Itoa(k)), payload, ttl, ownerCap)
 			},
 		},
 	}

@@ -199,3 +199,38 @@ func TestCleanupBatchFollowsARenameAfterItsSnapshot(t *testing.T) {
 		t.Fatal("y is still there")
 	}
 }
+
+// A login with room under the cap counts the owner's live sessions on its
+// snapshot, without row locks. A ChangeID moving the owner's session away
+// from the login's ID, committed after that snapshot, frees the ID for the
+// insert: the moved session must have been counted, or the owner ends over
+// the cap (the concurrent checker found this, in a simrun -backend postgres
+// -clients 8 history, when the count left the row at the ID out).
+func TestLoginCountsTheSessionMovedFromItsID(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if err := f.s.CreateOwned(f.ctx, "ab", "zoe", []byte("first"), time.Hour, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The rename, held open: ab's row is updated in place to x_y.
+	tx, err := f.pool.Begin(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(f.ctx, "UPDATE "+f.s.Table()+" SET id = 'x_y' WHERE id = 'ab'"); err != nil {
+		t.Fatal(err)
+	}
+	login := async(func() error { return f.s.CreateOwned(f.ctx, "ab", "zoe", []byte("second"), time.Hour, 1) })
+	blocked(t, f, 1) // the login waits on ab's row
+	if err := tx.Commit(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-login; err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	list, err := f.s.List(f.ctx, "zoe")
+	if err != nil || len(list) != 1 || list[0].Handle != store.HandleOf("ab") {
+		t.Fatalf("zoe's sessions after a login under cap 1: %v, %v; want ab alone (x_y evicted)", list, err)
+	}
+}

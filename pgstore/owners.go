@@ -42,8 +42,28 @@ func (s *Store) CreateOwned(ctx context.Context, id store.ID, owner store.Owner,
 		}
 		return nil
 	}
-	pre.text(string(owner)).text(string(id)).null()
 	main.int8(int64(cap))
+	// Most logins find room under the cap: they need no row locks.
+	var room bool
+	var stored int64
+	_, err = s.writeBatch(ctx, "create owned", []step{
+		{&s.sql.ownerLock, lock.list()}, {&s.sql.createRoomy, main.list()},
+	}, func(v [][]byte) (err error) {
+		if room, err = decodeBool(v[0]); err != nil {
+			return err
+		}
+		stored, err = decodeMicros(v[1])
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case room && stored == 0:
+		return store.ErrDuplicateID
+	case room:
+		return nil
+	}
+	pre.text(string(owner)).text(string(id)).null()
 	for attempt := 1; ; attempt++ {
 		var stable bool
 		var put int64

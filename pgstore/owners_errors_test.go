@@ -33,7 +33,8 @@ func (f *fixture) dump() []string {
 // (live, extendable by Touch): each runs into whatever holds it.
 func ownerWrites(ctx context.Context, s *Store) map[string]func() error {
 	return map[string]func() error{
-		"CreateOwned capped": func() error { return s.CreateOwned(ctx, "n1", "alice", nil, time.Hour, 3) },
+		// At the cap (alice has a1 and a2): the login must lock her rows.
+		"CreateOwned capped": func() error { return s.CreateOwned(ctx, "n1", "alice", nil, time.Hour, 2) },
 		"Cycle":              func() error { return s.Cycle(ctx, "a1", "n2", "", nil, time.Hour, 0) },
 		"Cycle owned":        func() error { return s.Cycle(ctx, "a1", "n2", "bob", nil, time.Hour, 0) },
 		"Cycle capped":       func() error { return s.Cycle(ctx, "plain", "n3", "alice", nil, time.Hour, 3) },
@@ -76,6 +77,11 @@ func TestOwnerWritesTimedOutChangeNothing(t *testing.T) {
 	}
 	if after := f.dump(); !slices.Equal(before, after) {
 		t.Fatalf("the timed-out operations changed the table:\nbefore %v\nafter  %v", before, after)
+	}
+	// A login with room under the cap locks no row: the held row does not
+	// stop it.
+	if err := s.CreateOwned(f.ctx, "n4", "alice", nil, time.Hour, 5); err != nil {
+		t.Errorf("CreateOwned with room beside a locked row: %v", err)
 	}
 	release()
 	if err := s.CreateOwned(f.ctx, "n1", "alice", nil, time.Hour, 3); err != nil {

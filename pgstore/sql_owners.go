@@ -46,14 +46,15 @@ import (
 // Reads (List) and the statements on one row (Revoke's DELETE finds at
 // most one row, Touch) are a single statement with no lock.
 type owners struct {
-	begin, commit, ownerLock, prelock             statement
-	createOwned, createCapped, cycle, cycleCapped statement
-	list, revoke, revokeAll, touch                statement
+	begin, commit, ownerLock, prelock      statement
+	createOwned, createRoomy, createCapped statement
+	cycle, cycleCapped                     statement
+	list, revoke, revokeAll, touch         statement
 }
 
 // operations lists the statements.
 func (o *owners) operations() []*statement {
-	return []*statement{&o.begin, &o.commit, &o.ownerLock, &o.prelock, &o.createOwned, &o.createCapped, &o.cycle, &o.cycleCapped, &o.list, &o.revoke, &o.revokeAll, &o.touch}
+	return []*statement{&o.begin, &o.commit, &o.ownerLock, &o.prelock, &o.createOwned, &o.createRoomy, &o.createCapped, &o.cycle, &o.cycleCapped, &o.list, &o.revoke, &o.revokeAll, &o.touch}
 }
 
 // handlePrefixHex is store.HandleOf's prefix, "hourglass/handle\x00", in
@@ -110,6 +111,34 @@ SELECT count(*) FROM locked`,
 ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = EXCLUDED.owner
 WHERE s.expires <= $5`,
 			[]uint32{oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz}, nil),
+		// $1 id, $2 state, $3 expires, $4 owner, $5 now, $6 cap (>= 1).
+		// A login with room under the cap: one row back, room (the owner
+		// has fewer than cap live sessions) and put (1: the session was
+		// stored, only if there was room). It needs no row locks, under
+		// the owner's lock: every operation that adds to an owner's live
+		// sessions holds that lock, and what the others do to them while
+		// the statement runs (delete, revoke, clean up, renew, move to
+		// another ID) leaves at most as many live at $5, so a count below
+		// the cap at the snapshot is below it when the session lands. The
+		// count includes a live session of the owner at id itself: a
+		// ChangeID may move it away before the insert (which then takes
+		// the freed ID), and it still counts where it lands. (Leaving it
+		// out let a login put the owner over the cap: the concurrent
+		// checker found it.) (Only a renewal by a server whose clock is behind can
+		// make a session expired at $5 live again, and that renewal is
+		// judged at its own clock: ordered after this login, as it may
+		// be, it breaks no rule.) Without room, createCapped decides.
+		createRoomy: newStatement(`WITH n AS MATERIALIZED (
+	SELECT count(*) AS live FROM `+t+` WHERE owner = $4::text AND expires > $5::timestamptz
+), put AS (
+	INSERT INTO `+t+` AS s (id, state, expires, owner)
+	SELECT $1::text, $2::bytea, $3::timestamptz, $4::text FROM n WHERE n.live < $6::int8
+	ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = EXCLUDED.owner
+	WHERE s.expires <= $5::timestamptz
+	RETURNING 1
+)
+SELECT (SELECT live FROM n) < $6::int8, (SELECT count(*) FROM put)`,
+			[]uint32{oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz, oidInt8}, []uint32{oidBool, oidInt8}),
 		// $1 id, $2 state, $3 expires, $4 owner, $5 now, $6 cap (>= 1).
 		// One row back: stable, put (1: the session was stored), evicted.
 		//  - put is the upsert of createOwned; it reads the row at id at

@@ -10,8 +10,8 @@ import (
 	"github.com/hourglass-go/hourglass/sim"
 )
 
-// Histories the concurrent checker recorded from pgstore before three
-// defects were fixed, each found by the checker on its own (simrun
+// Histories the concurrent checker recorded from pgstore before the
+// defects they show were fixed, each found by the checker on its own (simrun
 // -backend postgres -clients 8 -faults clock, and 8 clients over two IDs):
 //
 //   - changeid-duplicate-over-expired-target: ChangeID answered
@@ -27,7 +27,13 @@ import (
 //     server with its clock 2 s behind had renamed after the batch's
 //     snapshot, under its new ID, then looked for it under the old one to
 //     delete it, and ended early with an expired record left (found by
-//     simrun -backend postgres -clients 8 -faults clock, seed 159).
+//     simrun -backend postgres -clients 8 -faults clock, seed 159);
+//   - login-count-left-out-moved-session: a capped login with room under
+//     the cap counted the owner's sessions without the one at its own ID;
+//     a ChangeID moved that session away, the login took the freed ID,
+//     and the owner ended over the cap (found by simrun -backend postgres
+//     -clients 8, seed 171, the first time the login ran without row
+//     locks).
 //
 // The checker must keep finding each (these are its regression tests), and
 // the programs they came from must pass on today's pgstore. pgstore's
@@ -37,6 +43,7 @@ var defects = map[string]string{
 	"skip-locked.history":                            "load x-y → not-found",
 	"changeid-replaced-target-row.history":           `update s1 "w428" 1ms → not-found`,
 	"cleanup-missed-renamed-row.history":             "sweep 1 → ok 1",
+	"login-count-left-out-moved-session.history":     `revoke "Zoë" ab → not-found`,
 }
 
 func readHistory(t *testing.T, name string) *sim.History {
