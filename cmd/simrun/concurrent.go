@@ -17,7 +17,7 @@ import (
 // history for linearizability, and stops at the first that is not
 // linearizable or whose check gave up.
 func concurrentBatch(ctx context.Context, c *config, cfg sim.GenConfig, b *backend, stdout, stderr io.Writer) int {
-	opts := sim.CheckOptions{Late: c.late}
+	opts := sim.CheckOptions{Late: c.late, MaxSteps: c.maxSteps}
 	fired := map[string]int{}
 	began := time.Now() // wall time is for the report only, never for the run
 	lastReport := began
@@ -136,7 +136,7 @@ func concurrentReplay(ctx context.Context, c *config, b *backend, t *sim.Trace, 
 	if c.trace != "" && !saveHistory(c.trace, h, stderr) {
 		return exitUsage
 	}
-	r := sim.Check(h, sim.CheckOptions{Late: c.late})
+	r := sim.Check(h, sim.CheckOptions{Late: c.late, MaxSteps: c.maxSteps})
 	fmt.Fprintf(stdout, "simrun: replayed %s on %d clients: %d ops (backend %s): %s", c.replay, t.Clients, h.Operations(), b.name, r)
 	if !writeView(c, r, stdout, stderr) {
 		return exitUsage
@@ -163,7 +163,7 @@ func checkFile(c *config, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "simrun: %s: %v\n", c.check, err)
 		return exitUsage
 	}
-	r := sim.Check(h, sim.CheckOptions{Late: c.late})
+	r := sim.Check(h, sim.CheckOptions{Late: c.late, MaxSteps: c.maxSteps})
 	clients := max(h.Trace.Clients, 1)
 	fmt.Fprintf(stdout, "simrun: %s: seed %d, %d clients, %d ops: %s", c.check, h.Trace.Seed, clients, h.Operations(), r)
 	if !writeView(c, r, stdout, stderr) {

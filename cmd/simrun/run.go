@@ -28,7 +28,10 @@ const (
 // Bounds on flags, so a typo cannot ask for a run that never ends.
 const (
 	maxRuns = 1_000_000_000
-	maxOps  = 10_000_000
+	// maxCheckSteps bounds -max-steps: a search's memory grows with its
+	// steps (up to about half a kilobyte each).
+	maxCheckSteps = 100_000_000
+	maxOps        = 10_000_000
 )
 
 // progressEvery is how often a long batch reports on stderr.
@@ -51,6 +54,7 @@ type config struct {
 	check    string
 	late     bool
 	users    bool
+	maxSteps int
 	explicit map[string]bool
 }
 
@@ -79,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.ids, "ids", 0, "size of the ID pool the operations draw from (0: each seed picks; few IDs make clients collide)")
 	fs.StringVar(&c.html, "html", "", "with -clients or -check: write porcupine's interactive view of the smallest failing part of a history to this file")
 	fs.StringVar(&c.check, "check", "", "check a saved history (written by -trace with -clients) again, offline, instead of running anything")
+	fs.IntVar(&c.maxSteps, "max-steps", sim.DefaultMaxSteps, "with -clients or -check: the model steps a check may take before it answers unknown (exit 3)")
 	fs.BoolVar(&c.users, "users", true, "generate the per-user operations (owned sessions, caps, lists, revocations, cycles, touch) for a backend that has them")
 	fs.BoolVar(&c.late, "late", false, "let an ambiguous failure take effect after it returned (porcupine's treatment), not only before")
 	fs.Usage = func() {
@@ -104,6 +109,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.clients < 1 || c.clients > sim.MaxClients {
 		return nil, usageError{fmt.Sprintf("-clients %d out of range [1, %d]", c.clients, sim.MaxClients)}
+	}
+	if c.maxSteps < 1 || c.maxSteps > maxCheckSteps {
+		return nil, usageError{fmt.Sprintf("-max-steps %d out of range [1, %d]", c.maxSteps, maxCheckSteps)}
 	}
 	if c.ids < 0 || c.ids > sim.MaxIDs {
 		return nil, usageError{fmt.Sprintf("-ids %d out of range [0, %d]", c.ids, sim.MaxIDs)}

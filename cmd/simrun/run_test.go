@@ -95,6 +95,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-runs", "-3"}, "out of range"},
 		{[]string{"-ops", "0"}, "-ops 0 out of range"},
 		{[]string{"-ops", "99999999999"}, "out of range"},
+		{[]string{"-max-steps", "0"}, "-max-steps 0 out of range"},
+		{[]string{"-max-steps", "100000001"}, "out of range"},
 		{[]string{"-seed", "-1"}, "invalid value"},
 		{[]string{"-seed", "x"}, "invalid value"},
 		{[]string{"-backend", "redis"}, `unknown backend "redis"`},
