@@ -26,10 +26,11 @@
 // implicit transaction, or a batch of statements sent together and run
 // in one: one round trip once the statements are prepared on the
 // connection, and atomic without an explicit transaction. A cleanup
-// batch (DeleteExpired, a step of Sweep) runs in a REPEATABLE READ
-// transaction of its own, so that it removes exactly the earliest expired
-// records of one state of the table whatever other servers write beside
-// it. ChangeID locks the rows at both IDs in
+// batch (DeleteExpired, a step of Sweep) runs in a transaction of its own,
+// followed by a check on a fresh snapshot that no expired record it should
+// have taken is left (else it runs again), so that it removes exactly the
+// earliest expired records of the table as it is when the batch commits,
+// whatever other servers write beside it. ChangeID locks the rows at both IDs in
 // byte order of ID and either renames the source or, over an expired
 // target, moves the session into the target's row, so that a statement of
 // another client waiting on that row follows it to the moved session. Create is a

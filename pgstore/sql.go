@@ -29,6 +29,7 @@ type statements struct {
 
 	insert, create, load, update, updateTTL, delete statement
 	changeID, isLive, deleteExpired, sweep          statement
+	cleanCheck                                      statement
 	owners
 }
 
@@ -185,13 +186,20 @@ SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM dst WHERE live),
 		// made live is passed over and the walk goes on to the next, so
 		// the batch is the earliest expired records when it commits.
 		// Concurrent cleaners take turns on the rows they share.
-		deleteExpired: newStatement(`DELETE FROM `+t+` WHERE id = ANY (ARRAY(
-	SELECT id FROM `+t+` WHERE expires <= $1
-	ORDER BY expires, id COLLATE "C"
-	LIMIT $2
-	FOR UPDATE
-))`,
-			[]uint32{oidTimestamptz, oidInt8}, nil),
+		// One row back: how many went, and where the batch ended (the
+		// latest expiry and, among its rows, the greatest ID), for
+		// cleanCheck.
+		deleteExpired: newStatement(`WITH batch AS (
+	DELETE FROM `+t+` WHERE id = ANY (ARRAY(
+		SELECT id FROM `+t+` WHERE expires <= $1
+		ORDER BY expires, id COLLATE "C"
+		LIMIT $2
+		FOR UPDATE
+	))
+	RETURNING expires, id
+)
+SELECT count(*), max(expires), (array_agg(id ORDER BY expires DESC, id COLLATE "C" DESC))[1] FROM batch`,
+			[]uint32{oidTimestamptz, oidInt8}, []uint32{oidInt8, oidTimestamptz, oidText}),
 		// $1 now, $2 batch size, $3 where the previous batch ended (its
 		// latest expiry; -infinity for the first). deleteExpired's batch,
 		// with the index walk starting at $3 instead of at the index's low
@@ -208,10 +216,26 @@ SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM dst WHERE live),
 		LIMIT $2
 		FOR UPDATE
 	))
-	RETURNING expires
+	RETURNING expires, id
 )
-SELECT count(*), max(expires) FROM batch`,
-			[]uint32{oidTimestamptz, oidInt8, oidTimestamptz}, []uint32{oidInt8, oidTimestamptz}),
+SELECT count(*), max(expires), (array_agg(id ORDER BY expires DESC, id COLLATE "C" DESC))[1] FROM batch`,
+			[]uint32{oidTimestamptz, oidInt8, oidTimestamptz}, []uint32{oidInt8, oidTimestamptz, oidText}),
+		// $1 now, $2 where the batch started, $3 and $4 where it ended
+		// (its latest expiry and greatest ID there; NULL if it removed
+		// nothing), $5 1 if it was full. Run after a cleanup batch, in its
+		// transaction, on a snapshot of its own: it fails (division by
+		// zero) if an expired record the batch should have taken is still
+		// there, that is one before where a full batch ended, or any past
+		// where it started if the batch came back short. The batch's own
+		// snapshot was taken before it waited for the row locks of other
+		// transactions, so it can miss what they committed meanwhile: a
+		// record written, or a row renamed, by a server whose clock calls
+		// it live. Failing here rolls the batch back to run again.
+		cleanCheck: newStatement(`SELECT 1 / (CASE WHEN EXISTS (
+	SELECT 1 FROM `+t+` WHERE expires <= $1 AND expires >= $2
+	AND ($5::int8 = 0 OR (expires, id COLLATE "C") < ($3, $4::text COLLATE "C"))
+) THEN 0 ELSE 1 END)`,
+			[]uint32{oidTimestamptz, oidTimestamptz, oidTimestamptz, oidText, oidInt8}, []uint32{oidInt4}),
 		// $1 the table's quoted name, resolved like the statements above.
 		// One row per column (or one row of NULLs if there is no table).
 		shape: `SELECT c.relkind::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
@@ -234,7 +258,7 @@ ORDER BY a.attnum`,
 
 // operations lists the statements the store's operations run.
 func (st *statements) operations() []*statement {
-	return append([]*statement{&st.insert, &st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired, &st.sweep},
+	return append([]*statement{&st.insert, &st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired, &st.sweep, &st.cleanCheck},
 		st.owners.operations()...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -386,9 +387,10 @@ func (s *Store) changeToSelf(ctx context.Context, op string, id store.ID) error 
 
 // DeleteExpired removes up to limit expired records (0: all of them),
 // earliest expiry first and ties in byte order of ID, and returns how many
-// it removed: the earliest expired records of one state of the table. It
-// runs in a REPEATABLE READ transaction of its own, which runs again if a
-// row it reaches changed after its snapshot. A row
+// it removed: the earliest expired records of the table as it is when the
+// batch commits. It runs in a transaction of its own, and runs again if a
+// check on a fresh snapshot finds an expired record it should have taken
+// (one committed, or renamed, while it waited for a row). A row
 // another transaction holds is waited for, not skipped (its holder may be
 // about to make it live, or roll back and leave it expired), so several
 // DeleteExpired at once take turns on the rows they share. To clear a
@@ -397,18 +399,22 @@ func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 	if err := store.CheckLimit(limit); err != nil {
 		return 0, err
 	}
-	tag, err := s.writeSnapshot(ctx, "delete expired", &s.sql.deleteExpired, s.instant(), func(a *args, now time.Time) {
+	now := s.instant()
+	var end batchEnd
+	_, err := s.writeSnapshot(ctx, "delete expired", &s.sql.deleteExpired, now, func(a *args, now time.Time) {
 		a.instant(now)
 		if limit > 0 {
 			a.int8(int64(limit))
 		} else {
 			a.null() // LIMIT NULL is LIMIT ALL
 		}
-	}, nil)
+	}, end.read, func(a *args) {
+		end.check(a, now, math.MinInt64, limit > 0 && end.n == int64(limit))
+	})
 	if err != nil {
 		return 0, err
 	}
-	return int(tag.RowsAffected()), nil
+	return int(end.n), nil
 }
 
 // nonNil turns a nil state into an empty one: pgx sends a nil slice as

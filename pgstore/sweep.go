@@ -94,23 +94,58 @@ func (w *Sweeping) Next(ctx context.Context, batch int) (removed int, done bool,
 	if w.done {
 		return 0, true, nil
 	}
-	var n, last int64
+	var end batchEnd
 	_, err = w.s.writeSnapshot(ctx, "sweep", &w.s.sql.sweep, w.now, func(a *args, now time.Time) {
 		a.instant(now).int8(int64(batch)).int8(w.from)
-	}, func(v [][]byte) (err error) {
-		if n, err = decodeMicros(v[0]); err != nil || v[1] == nil {
-			return err
-		}
-		last, err = decodeMicros(v[1])
-		return err
+	}, end.read, func(a *args) {
+		end.check(a, w.now, w.from, end.n == int64(batch))
 	})
 	if err != nil {
 		return 0, false, err
 	}
+	n, last := end.n, end.expires
 	if n < int64(batch) {
 		w.done = true
 	} else {
 		w.from = last
 	}
 	return int(n), w.done, nil
+}
+
+// batchEnd is what a cleanup batch reports: how many records it removed,
+// and where it ended (the latest expiry, on the wire's scale, and the
+// greatest ID with it), for cleanCheck.
+type batchEnd struct {
+	n       int64
+	expires int64
+	id      []byte // nil when the batch removed nothing
+}
+
+// read decodes the batch's one row.
+func (e *batchEnd) read(v [][]byte) (err error) {
+	*e = batchEnd{}
+	if e.n, err = decodeMicros(v[0]); err != nil || v[1] == nil {
+		return err
+	}
+	if e.expires, err = decodeMicros(v[1]); err != nil {
+		return err
+	}
+	e.id = append([]byte{}, v[2]...)
+	return nil
+}
+
+// check encodes cleanCheck's arguments: the batch's reading, where it
+// started (on the wire's scale), where it ended, and whether it was full.
+func (e *batchEnd) check(a *args, now time.Time, from int64, full bool) {
+	a.instant(now).int8(from)
+	if e.id == nil {
+		a.null().null()
+	} else {
+		a.int8(e.expires).bytes(e.id)
+	}
+	if full {
+		a.int8(1)
+	} else {
+		a.int8(0)
+	}
 }

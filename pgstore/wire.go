@@ -56,6 +56,7 @@ func newStatement(sql string, params, result []uint32) statement {
 const (
 	oidBool        = pgtype.BoolOID
 	oidBytea       = pgtype.ByteaOID
+	oidInt4        = pgtype.Int4OID
 	oidInt8        = pgtype.Int8OID
 	oidText        = pgtype.TextOID
 	oidTimestamptz = pgtype.TimestamptzOID
