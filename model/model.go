@@ -76,6 +76,18 @@ func (m *Model) Entries() []Entry {
 	return out
 }
 
+// Any reports whether some record held, live or expired, satisfies pred.
+// Unlike Entries it neither sorts nor allocates: checkers ask it on every
+// step.
+func (m *Model) Any(pred func(Entry) bool) bool {
+	for id, r := range m.recs {
+		if pred(Entry{ID: id, Record: r}) {
+			return true
+		}
+	}
+	return false
+}
+
 // Get returns the record under id, live or expired, without any check. It is
 // for generators and reports; the contract's read is Load.
 func (m *Model) Get(id store.ID) (store.Record, bool) {

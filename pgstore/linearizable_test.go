@@ -18,14 +18,21 @@ import (
 // committing at the wrong moment showed them.
 
 // blocked waits until n statements on f's table are waiting for a lock, so
-// that a test can order what happens next. It polls the server, not the
-// clock of any store.
+// that a test can order what happens next.
 func blocked(t *testing.T, f *fixture, n int) {
 	t.Helper()
-	for range 1000 {
+	waitForLockWaiters(t, f, n, "query LIKE '%' || $1 || '%'", f.table)
+}
+
+// waitForLockWaiters waits until n server processes that match where (a condition
+// on pg_stat_activity, with args) are waiting for a lock. It polls the
+// server, not the clock of any store.
+func waitForLockWaiters(t *testing.T, f *fixture, n int, where string, args ...any) {
+	t.Helper()
+	for range 2000 {
 		var waiting int
 		if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'`, f.table).Scan(&waiting); err != nil {
+			WHERE wait_event_type = 'Lock' AND `+where, args...).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting >= n {
@@ -33,7 +40,7 @@ func blocked(t *testing.T, f *fixture, n int) {
 		}
 		time.Sleep(2 * time.Millisecond) // a statement reaching its lock, not simulated time
 	}
-	t.Fatalf("%d statements never waited on a lock", n)
+	t.Fatalf("%d statements never waited on a lock (%s)", n, where)
 }
 
 // async runs fn in a goroutine and returns a channel with its error.

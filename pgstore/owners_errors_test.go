@@ -122,18 +122,7 @@ func TestOwnerWriteCancelledInFlightIsAmbiguous(t *testing.T) {
 // the given kind ("advisory", "tuple", "transactionid").
 func waitingOn(t *testing.T, f *fixture, app, event string, n int) {
 	t.Helper()
-	for range 2000 {
-		var waiting int
-		if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = $2`, app, event).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting >= n {
-			return
-		}
-		time.Sleep(2 * time.Millisecond) // a backend reaching its lock, not simulated time
-	}
-	t.Fatalf("%d backends of %s never waited on a %s lock", n, app, event)
+	waitForLockWaiters(t, f, n, "application_name = $1 AND wait_event = $2", app, event)
 }
 
 // Operations that add to an owner's sessions, or read them to change them,

@@ -456,25 +456,37 @@ func (g *generator) pick(ids []store.ID) store.ID {
 // changeID aims at each row of the contract: target live, expired, absent,
 // the same as the source, and a source that is not live.
 func (g *generator) changeID() {
+	old, new := g.move(true)
+	g.emit(ChangeID{Old: old, New: new})
+}
+
+// move picks a source and a target for ChangeID or Cycle: a live source,
+// and a target that is live, expired, absent or any ID. With self (ChangeID)
+// the source is now and then any ID, and the target now and then the source
+// itself; Cycle draws without them, as its seeds always have.
+func (g *generator) move(self bool) (old, new store.ID) {
 	live, expired, absent := g.idsBy()
-	old := g.pick(live)
-	if g.rng.IntN(4) == 0 {
-		old = g.id()
+	old = g.pick(live)
+	targets := 4
+	if self {
+		if g.rng.IntN(4) == 0 {
+			old = g.id()
+		}
+		targets = 5
 	}
-	var new store.ID
-	switch g.rng.IntN(5) {
-	case 0:
+	switch r := g.rng.IntN(targets); {
+	case r == 0:
 		new = g.pick(live)
-	case 1:
+	case r == 1:
 		new = g.pick(expired)
-	case 2:
+	case r == 2:
 		new = g.pick(absent)
-	case 3:
+	case r == 3 && self:
 		new = old
 	default:
 		new = g.id()
 	}
-	g.emit(ChangeID{Old: old, New: new})
+	return old, new
 }
 
 // deleteExpired picks limits below, at and above the number of expired
@@ -543,19 +555,7 @@ func (g *generator) userStep(k int) {
 	case gCreateOwned:
 		g.emit(CreateOwned{ID: g.id(), Owner: g.owner(), State: g.state(), TTL: g.ttl(), Cap: g.cap()})
 	case gCycle:
-		live, expired, absent := g.idsBy()
-		old := g.pick(live)
-		var new store.ID
-		switch g.rng.IntN(4) {
-		case 0:
-			new = g.pick(live)
-		case 1:
-			new = g.pick(expired)
-		case 2:
-			new = g.pick(absent)
-		default:
-			new = g.id()
-		}
+		old, new := g.move(false)
 		owner := g.owner()
 		if g.rng.IntN(4) == 0 {
 			owner = "" // a cycle that leaves the session with no owner

@@ -46,9 +46,11 @@ const maxClosure = 16 * maxWorlds
 // CheckOptions says otherwise. A model step is one operation applied to one
 // possible state. A linearizable history of 10,000 operations by 8 clients
 // of the core operations usually takes one to two times its length; one of
-// 4,000 whose owners' operations race cleanups on skewed clocks took 2.8
-// million (9 s, 1.2 GB). The bound also bounds the memory the search's
-// cache takes: under half a kilobyte a step in the histories measured.
+// 4,000 whose owners' operations race cleanups on skewed clocks takes 2.8
+// million (6 to 9 s and 1.2 GB here: /usr/bin/time -v go run ./cmd/simrun
+// -check sim/testdata/owners-skew-budget.history). The bound also bounds
+// the memory the search's cache takes: under half a kilobyte a step in the
+// histories measured.
 const DefaultMaxSteps = 4_000_000
 
 // CheckOptions tune Check. The zero value is the defaults.

@@ -195,12 +195,7 @@ func (w *world) staleOwned(owner store.Owner, at time.Time) bool {
 	if owner == "" {
 		return false
 	}
-	for _, e := range w.m.Entries() {
-		if e.Owner == owner && !e.LiveAt(at) {
-			return true
-		}
-	}
-	return false
+	return w.m.Any(func(e model.Entry) bool { return e.Owner == owner && !e.LiveAt(at) })
 }
 
 // worlds is the checker's state: every world consistent with what the
