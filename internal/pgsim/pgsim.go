@@ -179,21 +179,36 @@ func (h *Harness) wrapped(wrap Wrap) sim.Factory {
 			return nil, err
 		}
 		r := &runStore{h: h, wrap: wrap}
-		r.Store = sim.Instances(r.wrapStore(s, h.pool, env.Clock), func(clk clock.Clock) store.Store {
+		inst := sim.Instances(r.wrapStore(s, h.pool, env.Clock), func(clk clock.Clock) store.Store {
 			second, err := h.newStore(clk, env.Limits)
 			if err != nil {
 				panic(err) // the same options just worked for the first instance
 			}
 			return r.wrapStore(second, h.pool, clk)
 		})
+		full, ok := inst.(fullStore)
+		if !ok {
+			return nil, fmt.Errorf("pgsim: the wrapped store (%T) lacks pgstore's optional operations: embed *pgstore.Store", inst)
+		}
+		r.fullStore = full
 		return r, nil
 	}
+}
+
+// fullStore is everything a run's store offers: pgstore has it all, and
+// sim.Instances passes it through, so runStore gets it by embedding.
+type fullStore interface {
+	store.Owners
+	store.Toucher
+	store.Sweeper
+	store.CapabilityReporter
+	sim.Instancer
 }
 
 // runStore is a run's first store; it gives the run's other clients
 // stores of their own (sim.Clienter).
 type runStore struct {
-	store.Store
+	fullStore
 	h    *Harness
 	wrap Wrap
 }
@@ -203,43 +218,6 @@ func (r *runStore) wrapStore(s *pgstore.Store, pool *pgxpool.Pool, clk clock.Clo
 		return s
 	}
 	return r.wrap(s, pool, clk)
-}
-
-func (r *runStore) Instance(clk clock.Clock) store.Store {
-	return r.Store.(sim.Instancer).Instance(clk)
-}
-
-func (r *runStore) Capabilities() store.Capabilities { return store.CapabilitiesOf(r.Store) }
-
-// The optional operations reach the run's store: pgstore has them all,
-// and so does every Wrap of this package's tests, which embed it.
-
-func (r *runStore) CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
-	return r.Store.(store.Owners).CreateOwned(ctx, id, owner, state, ttl, cap)
-}
-
-func (r *runStore) Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
-	return r.Store.(store.Owners).Cycle(ctx, old, new, owner, state, ttl, cap)
-}
-
-func (r *runStore) List(ctx context.Context, owner store.Owner) ([]store.OwnedSession, error) {
-	return r.Store.(store.Owners).List(ctx, owner)
-}
-
-func (r *runStore) Revoke(ctx context.Context, owner store.Owner, h store.Handle) error {
-	return r.Store.(store.Owners).Revoke(ctx, owner, h)
-}
-
-func (r *runStore) RevokeAll(ctx context.Context, owner store.Owner, except ...store.ID) (int, error) {
-	return r.Store.(store.Owners).RevokeAll(ctx, owner, except...)
-}
-
-func (r *runStore) Touch(ctx context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error) {
-	return r.Store.(store.Toucher).Touch(ctx, id, ttl, resolution)
-}
-
-func (r *runStore) Sweep(ctx context.Context, batch int) (int, error) {
-	return store.Sweep(ctx, r.Store, batch)
 }
 
 // Client implements sim.Clienter: client n (1 and up) is a pgstore on a
