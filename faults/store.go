@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hourglass-go/hourglass/internal/view"
 	"github.com/hourglass-go/hourglass/store"
 )
 
@@ -15,9 +16,12 @@ import (
 // NetRefuse as FailBefore, NetDrop and NetStall as FailAfter. Any backend,
 // in memory or third-party, thus gets the faults it can be given. The
 // wrapper is a store.Sweeper too, faulting a whole sweep as one operation,
-// and has the optional capabilities (store.Owners, store.Toucher) that s
-// has, faulted the same way.
-func Wrap(s store.Store, in *Injector) store.Store { return view(&faulty{s: s, in: in}) }
+// and has exactly the optional capabilities (store.Owners, store.Toucher,
+// store.Versioner, store.Scanner) that s has, faulted the same way. Its
+// StoredID is s's, never faulted: it is a computation, not a request.
+func Wrap(s store.Store, in *Injector) store.Store {
+	return view.Of(&faulty{s: s, in: in}, view.Has(s))
+}
 
 type faulty struct {
 	s  store.Store
@@ -26,6 +30,10 @@ type faulty struct {
 
 // Capabilities passes the wrapped backend's through.
 func (f *faulty) Capabilities() store.Capabilities { return store.CapabilitiesOf(f.s) }
+
+// StoredID passes the wrapped backend's through, so that a fault injector
+// over a keyed layer (package hashid) orders and names sessions as it does.
+func (f *faulty) StoredID(id store.ID) store.ID { return store.StoredID(f.s, id) }
 
 // handles reports whether the wrapper injects k. Injector.take calls it
 // with the Injector's lock held.

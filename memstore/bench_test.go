@@ -72,6 +72,32 @@ func BenchmarkUpdate(b *testing.B) {
 	}
 }
 
+// BenchmarkUpdateIf is BenchmarkUpdate as a conditional write at the
+// version each session is at: what the check adds to an Update.
+func BenchmarkUpdateIf(b *testing.B) {
+	s := benchStore(b, 0)
+	state := make([]byte, benchState)
+	versions := make([]uint64, benchSessions)
+	for k := range versions {
+		r, err := s.Load(ctx, benchIDs[k])
+		if err != nil {
+			b.Fatal(err)
+		}
+		versions[k] = r.Version
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := i % benchSessions
+		v, err := s.UpdateIf(ctx, benchIDs[k], versions[k], state, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		versions[k] = v
+		i++
+	}
+}
+
 func BenchmarkUpdateTTL(b *testing.B) {
 	s := benchStore(b, 0)
 	b.ReportAllocs()
@@ -317,6 +343,27 @@ func BenchmarkListOwner(b *testing.B) {
 					b.Fatalf("List = %d sessions, %v", len(l), err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkScan reads one page of Scan from a random point among the
+// store's 65,536 sessions. Scan keeps no index in ID order, so a page costs
+// a pass over every record held whatever its size; ns/record is that cost
+// per record held.
+func BenchmarkScan(b *testing.B) {
+	for _, page := range []int{100, 10_000} {
+		b.Run(fmt.Sprintf("page=%d", page), func(b *testing.B) {
+			s := benchStore(b, 0)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := s.Scan(ctx, benchIDs[i%benchSessions], page); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchSessions), "ns/record")
 		})
 	}
 }

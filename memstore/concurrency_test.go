@@ -15,9 +15,10 @@ import (
 
 // TestConcurrentMixed hammers overlapping IDs with every operation from many
 // goroutines while the clock moves, so that the race detector sees every
-// path, ChangeIDs in opposite directions across shards meet (a lock order
-// mistake deadlocks here), and DeleteExpired contends with all of them. It
-// then checks the internal structure is intact.
+// path, ChangeIDs and ChangeIDIfs in opposite directions across shards meet
+// (a lock order mistake deadlocks here), and DeleteExpired and Scan, which
+// lock every shard, contend with all of them. It then checks the internal
+// structure is intact.
 func TestConcurrentMixed(t *testing.T) {
 	for _, shards := range []int{1, 4, 0} {
 		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
@@ -27,6 +28,7 @@ func TestConcurrentMixed(t *testing.T) {
 				ids[i] = store.ID(fmt.Sprintf("s%d", i))
 			}
 			const workers, opsEach = 16, 2000
+			var applied atomic.Int64 // conditional writes that applied
 			var wg sync.WaitGroup
 			for w := range workers {
 				wg.Go(func() {
@@ -35,7 +37,7 @@ func TestConcurrentMixed(t *testing.T) {
 						id, to := ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]
 						ttl := time.Duration(1+rng.IntN(50)) * us
 						var err error
-						switch rng.IntN(8) {
+						switch rng.IntN(11) {
 						case 0:
 							err = f.s.Create(ctx, id, []byte{byte(i)}, ttl)
 						case 1:
@@ -54,8 +56,18 @@ func TestConcurrentMixed(t *testing.T) {
 							err = f.s.ChangeID(ctx, id, to)
 						case 7:
 							_, err = f.s.DeleteExpired(ctx, rng.IntN(3))
+						case 8:
+							if _, err = f.s.UpdateIf(ctx, id, near(f, rng, id), []byte{byte(i), 2}, ttl); err == nil {
+								applied.Add(1)
+							}
+						case 9:
+							if _, err = f.s.ChangeIDIf(ctx, id, to, near(f, rng, id), []byte{byte(i), 3}); err == nil {
+								applied.Add(1)
+							}
+						case 10:
+							_, err = f.s.Scan(ctx, id, 1+rng.IntN(8))
 						}
-						if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrDuplicateID) {
+						if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrDuplicateID) && !errors.Is(err, store.ErrConflict) {
 							t.Error(err)
 							return
 						}
@@ -67,8 +79,24 @@ func TestConcurrentMixed(t *testing.T) {
 			}
 			wg.Wait()
 			f.checkInvariants(t)
+			if applied.Load() == 0 {
+				t.Fatal("no conditional write applied: they contended with nothing")
+			}
 		})
 	}
+}
+
+// near returns a version a little behind, at or ahead of the one id is
+// at (read just before, so other writers may have moved it since), for
+// conditional writes that conflict as well as apply; 1 if id is not live.
+// Versions start at a hash (store.FirstVersion): fixed small numbers would
+// only ever conflict.
+func near(f *fixture, rng *rand.Rand, id store.ID) uint64 {
+	v := int64(1)
+	if rec, err := f.s.Load(ctx, id); err == nil {
+		v = int64(rec.Version) // below 2^63: first versions are 62 bits
+	}
+	return uint64(max(1, v+int64(rng.IntN(4)-2)))
 }
 
 // TestConcurrentConservation checks atomicity by counting: with a clock

@@ -26,6 +26,9 @@ func at(d time.Duration) step {
 func create(id store.ID, state string, ttl time.Duration, want error) step {
 	return step{fmt.Sprintf("Create(%s, %q, %v)", id, state, ttl), func(t *testing.T, f *fixture) {
 		wantErr(t, "Create", f.s.Create(ctx, id, []byte(state), ttl), want)
+		if want == nil {
+			f.created(id, "", state, ttl)
+		}
 	}}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hourglass-go/hourglass/clock"
@@ -91,4 +92,55 @@ func ExampleStore_Touch() {
 	// 09:30:00
 	// 09:30:00
 	// 09:31:10
+}
+
+// Two requests of one user load the same session and each change one field.
+// With Update the later save would silently overwrite the earlier; with
+// UpdateIf it gets store.ErrConflict, loads the session again and applies
+// its change to what is there now.
+func ExampleStore_UpdateIf() {
+	ctx := context.Background()
+	clk := clock.NewSim(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	s := memstore.New(memstore.Options{Clock: clk})
+	_ = s.Create(ctx, "sess-1", []byte("cart=0 theme=light"), 30*time.Minute)
+
+	// Both requests load the session at its first version, a number
+	// derived from what it was created with (store.FirstVersion). The
+	// output below counts from it.
+	cartReq, _ := s.Load(ctx, "sess-1")
+	themeReq, _ := s.Load(ctx, "sess-1")
+	first := cartReq.Version
+	fmt.Println("first version of its fields:", first == store.FirstVersion("sess-1", "", cartReq.State, cartReq.Expires))
+
+	// The theme request saves first, keeping the session's expiry.
+	dark := strings.Replace(string(themeReq.State), "theme=light", "theme=dark", 1)
+	v, err := s.UpdateIf(ctx, "sess-1", themeReq.Version, []byte(dark), store.KeepTTL)
+	fmt.Printf("theme saved: first+%d %v\n", v-first, err)
+
+	// The cart request's save is at a version that is gone: it reloads
+	// and applies its change again, until it saves.
+	rec := cartReq
+	for {
+		added := strings.Replace(string(rec.State), "cart=0", "cart=1", 1)
+		v, err := s.UpdateIf(ctx, "sess-1", rec.Version, []byte(added), store.KeepTTL)
+		if errors.Is(err, store.ErrConflict) {
+			fmt.Printf("cart conflict at first+%d\n", rec.Version-first)
+			if rec, err = s.Load(ctx, "sess-1"); err != nil {
+				fmt.Println(err) // gone meanwhile: nothing to save into
+				return
+			}
+			continue
+		}
+		fmt.Printf("cart saved: first+%d %v\n", v-first, err)
+		break
+	}
+
+	rec, _ = s.Load(ctx, "sess-1")
+	fmt.Printf("%s, version first+%d, until %s\n", rec.State, rec.Version-first, rec.Expires.Format(time.Kitchen))
+	// Output:
+	// first version of its fields: true
+	// theme saved: first+1 <nil>
+	// cart conflict at first+0
+	// cart saved: first+2 <nil>
+	// cart=1 theme=dark, version first+2, until 9:30AM
 }

@@ -7,15 +7,16 @@ import (
 	"strings"
 
 	"github.com/hourglass-go/hourglass/model"
+	"github.com/hourglass-go/hourglass/store"
 )
 
 // CheckInvariants verifies the internal structure of every shard: map and
 // heap hold the same entries, each entry knows its heap position, heap keys
-// match their entries, the heap is ordered, each ID lives in the shard
-// its hash selects, and the owner index lists exactly the entries that have
-// an owner, under that owner, each knowing its slot. Tests call it
-// after a run to catch corruption that the public API would only reveal much
-// later, if ever.
+// match their entries, the heap is ordered, each ID lives in the shard its
+// hash selects, every entry has a version, and the owner index lists
+// exactly the entries that have an owner, under that owner, each knowing
+// its slot. Tests call it after a run to catch corruption that the public
+// API would only reveal much later, if ever.
 func (s *Store) CheckInvariants() error {
 	s.lockAll()
 	defer s.unlockAll()
@@ -31,11 +32,14 @@ func (s *Store) CheckInvariants() error {
 			if s.shardIndex(id) != i {
 				return fmt.Errorf("shard %d: holds %q, which hashes to shard %d", i, id, s.shardIndex(id))
 			}
-			if e.index < 0 || e.index >= len(sh.heap) || sh.heap[e.index].e != e {
+			if e.index < 0 || int(e.index) >= len(sh.heap) || sh.heap[e.index].e != e {
 				return fmt.Errorf("shard %d: entry %q has stale heap index %d", i, id, e.index)
 			}
 			if it := sh.heap[e.index]; it.id != e.id || it.expires != instantOf(e.expires) {
 				return fmt.Errorf("shard %d: heap key {%q %v} of entry {%q %v} is stale", i, it.id, it.expires, e.id, e.expires)
+			}
+			if e.version == 0 {
+				return fmt.Errorf("shard %d: entry %q at version 0, which no record has", i, id)
 			}
 		}
 		for k := 1; k < len(sh.heap); k++ {
@@ -47,7 +51,7 @@ func (s *Store) CheckInvariants() error {
 		for _, e := range sh.byID {
 			if e.owner != "" {
 				owned++
-				if l := sh.byOwner[e.owner]; e.slot < 0 || e.slot >= len(l) || l[e.slot] != e {
+				if l := sh.byOwner[e.owner]; e.slot < 0 || int(e.slot) >= len(l) || l[e.slot] != e {
 					return fmt.Errorf("shard %d: entry %q of owner %q not at its slot %d in the owner index", i, e.id, e.owner, e.slot)
 				}
 			}
@@ -89,4 +93,31 @@ func (s *Store) Entries() []model.Entry {
 	}
 	slices.SortFunc(out, func(a, b model.Entry) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	return out
+}
+
+// ShardOf is the index of the shard id falls into, so that a test can pick
+// IDs on different shards.
+func (s *Store) ShardOf(id store.ID) int { return s.shardIndex(id) }
+
+// ScanShardByShard is Scan as it must not be written, planted for the test
+// that shows the atomicity check of Scan catching it: it locks one shard at
+// a time, calls between(i) once shard i is read and released, and sorts
+// what it collected. A session moved between shards during it can be
+// missed (or met twice), a page no instant of the store ever held.
+func (s *Store) ScanShardByShard(after store.ID, limit int, between func(shard int)) []store.ID {
+	var out []store.ID
+	for i := range s.shards {
+		sh := &s.shards[i].shard
+		sh.mu.Lock()
+		now := s.now()
+		for id, e := range sh.byID {
+			if id > after && e.liveAt(now) {
+				out = append(out, id)
+			}
+		}
+		sh.mu.Unlock()
+		between(i)
+	}
+	slices.Sort(out)
+	return out[:min(limit, len(out))]
 }

@@ -14,8 +14,16 @@ type entry struct {
 	owner   store.Owner // "" for none
 	state   []byte      // never written after it is stored: see Store.Load
 	expires time.Time
-	index   int // position of the entry's item in the shard's heap; -1 once removed
-	slot    int // position in its shard's byOwner list when it has an owner
+	// version counts the writes to the session: 1 when it is created, one
+	// more per write (store.Versioner). It lives with the state it names,
+	// under the same lock, so that a conditional write checks and bumps it
+	// in the step that replaces the state.
+	version uint64
+	// index and slot are 32-bit so that the version fits without the entry
+	// growing past 96 bytes, an allocation size class: a shard would need
+	// two billion records to overflow them.
+	index int32 // position of the entry's item in the shard's heap; -1 once removed
+	slot  int32 // position in its shard's byOwner list when it has an owner
 }
 
 // liveAt is the contract's liveness rule: live while now < expires.
@@ -24,7 +32,7 @@ func (e *entry) liveAt(now time.Time) bool { return now.Before(e.expires) }
 // record returns the entry as a Record sharing its state slice, which the
 // caller clones once the shard's lock is released (see Store.Load).
 func (e *entry) record() store.Record {
-	return store.Record{State: e.state, Expires: e.expires, Owner: e.owner}
+	return store.Record{State: e.state, Expires: e.expires, Owner: e.owner, Version: e.version}
 }
 
 // instant is a time as two integers, which compare faster than time.Time
@@ -101,7 +109,7 @@ func (h *expiryHeap) remove(i int) {
 // rekey restores the heap after e.expires changed.
 func (h expiryHeap) rekey(e *entry) {
 	h[e.index].expires = instantOf(e.expires)
-	h.fix(e.index)
+	h.fix(int(e.index))
 }
 
 func (h expiryHeap) fix(i int) {
@@ -118,11 +126,11 @@ func (h expiryHeap) up(i int) {
 			break
 		}
 		h[i] = h[parent]
-		h[i].e.index = i
+		h[i].e.index = int32(i)
 		i = parent
 	}
 	h[i] = it
-	it.e.index = i
+	it.e.index = int32(i)
 }
 
 // down sifts the item at i towards the leaves and reports whether it moved.
@@ -144,10 +152,10 @@ func (h expiryHeap) down(i int) bool {
 			break
 		}
 		h[i] = h[child]
-		h[i].e.index = i
+		h[i].e.index = int32(i)
 		i = child
 	}
 	h[i] = it
-	it.e.index = i
+	it.e.index = int32(i)
 	return i > start
 }

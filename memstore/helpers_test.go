@@ -33,13 +33,17 @@ func (c *countingClock) Now() time.Time {
 type fixture struct {
 	clk *countingClock
 	s   *memstore.Store
+	// born is the first version of the session last created under each ID
+	// (store.FirstVersion of what it was created with), noted by the
+	// create steps, for the scenarios' versions (vno).
+	born map[store.ID]uint64
 }
 
 func newFixture(t testing.TB, opts memstore.Options) *fixture {
 	t.Helper()
 	clk := &countingClock{Sim: clock.NewSim(t0)}
 	opts.Clock = clk
-	return &fixture{clk: clk, s: memstore.New(opts)}
+	return &fixture{clk: clk, s: memstore.New(opts), born: map[store.ID]uint64{}}
 }
 
 // at sets the clock to t0+d.
@@ -51,6 +55,27 @@ func (f *fixture) mustCreate(t testing.TB, id store.ID, state string, ttl time.D
 	if err := f.s.Create(ctx, id, []byte(state), ttl); err != nil {
 		t.Fatalf("Create(%q): %v", id, err)
 	}
+	f.created(id, "", state, ttl)
+}
+
+// created notes the first version of a session that was just created: the
+// hash of what it was created with, the expiry computed from the clock as
+// the store's single reading saw it (the simulated clock stands still
+// between the call and this).
+// It reads the clock beneath the counting one, so as not to count.
+func (f *fixture) created(id store.ID, owner store.Owner, state string, ttl time.Duration) {
+	f.born[id] = store.FirstVersion(id, owner, []byte(state), store.Expiry(store.Instant(f.clk.Sim.Now()), ttl))
+}
+
+// first returns the first version of the session last created under id,
+// failing the test if the scenario created none.
+func (f *fixture) first(t testing.TB, id store.ID) uint64 {
+	t.Helper()
+	v, ok := f.born[id]
+	if !ok {
+		t.Fatalf("no session was created under %q: no first version to count from", id)
+	}
+	return v
 }
 
 // wantLoad checks that id is live with state and expiry t0+at.
@@ -107,5 +132,14 @@ func (f *fixture) wantOwned(t testing.TB, id store.ID, state string, at time.Dur
 	}
 	if rec.Owner != owner {
 		t.Fatalf("Load(%q).Owner = %q, want %q", id, rec.Owner, owner)
+	}
+}
+
+// wantVersion checks that id is live at version n.
+func (f *fixture) wantVersion(t testing.TB, id store.ID, n uint64) {
+	t.Helper()
+	rec, err := f.s.Load(ctx, id)
+	if err != nil || rec.Version != n {
+		t.Fatalf("Load(%q) = version %d, %v; want version %d", id, rec.Version, err, n)
 	}
 }

@@ -52,6 +52,30 @@ func TestInvalidInputHasNoEffect(t *testing.T) {
 		{op{"ChangeID bad new", func(c context.Context, s *memstore.Store) error { return s.ChangeID(c, "a", "b=") }}, store.ErrInvalidID},
 		{op{"ChangeID both bad", func(c context.Context, s *memstore.Store) error { return s.ChangeID(c, "a=", long) }}, store.ErrInvalidID},
 		{op{"DeleteExpired negative", func(c context.Context, s *memstore.Store) error { _, err := s.DeleteExpired(c, -1); return err }}, store.ErrInvalidLimit},
+		{op{"UpdateIf bad id", func(c context.Context, s *memstore.Store) error { return updateIfErr(c, s, "a=", aFirst, big, 0) }}, store.ErrInvalidID},
+		{op{"UpdateIf version 0", func(c context.Context, s *memstore.Store) error { return updateIfErr(c, s, "a", 0, []byte("x"), sec) }}, store.ErrInvalidVersion},
+		{op{"UpdateIf version before ttl", func(c context.Context, s *memstore.Store) error { return updateIfErr(c, s, "a", 0, big, 0) }}, store.ErrInvalidVersion},
+		{op{"UpdateIf zero ttl", func(c context.Context, s *memstore.Store) error {
+			return updateIfErr(c, s, "a", aFirst, []byte("x"), 0)
+		}}, store.ErrInvalidTTL},
+		{op{"UpdateIf negative ttl other than KeepTTL", func(c context.Context, s *memstore.Store) error {
+			return updateIfErr(c, s, "a", aFirst, []byte("x"), store.KeepTTL-1)
+		}}, store.ErrInvalidTTL},
+		{op{"UpdateIf ttl over max", func(c context.Context, s *memstore.Store) error {
+			return updateIfErr(c, s, "a", aFirst, []byte("x"), time.Hour+us)
+		}}, store.ErrInvalidTTL},
+		{op{"UpdateIf ttl before size", func(c context.Context, s *memstore.Store) error { return updateIfErr(c, s, "a", aFirst, big, 0) }}, store.ErrInvalidTTL},
+		{op{"UpdateIf too large", func(c context.Context, s *memstore.Store) error { return updateIfErr(c, s, "a", aFirst, big, sec) }}, store.ErrTooLarge},
+		{op{"UpdateIf KeepTTL, too large", func(c context.Context, s *memstore.Store) error {
+			return updateIfErr(c, s, "a", aFirst, big, store.KeepTTL)
+		}}, store.ErrTooLarge},
+		{op{"ChangeIDIf bad old", func(c context.Context, s *memstore.Store) error { return changeIDIfErr(c, s, "", "b", 0, big) }}, store.ErrInvalidID},
+		{op{"ChangeIDIf bad new", func(c context.Context, s *memstore.Store) error { return changeIDIfErr(c, s, "a", long, 0, big) }}, store.ErrInvalidID},
+		{op{"ChangeIDIf version 0", func(c context.Context, s *memstore.Store) error { return changeIDIfErr(c, s, "a", "b", 0, big) }}, store.ErrInvalidVersion},
+		{op{"ChangeIDIf too large", func(c context.Context, s *memstore.Store) error { return changeIDIfErr(c, s, "a", "b", aFirst, big) }}, store.ErrTooLarge},
+		{op{"Scan bad after", func(c context.Context, s *memstore.Store) error { _, err := s.Scan(c, "a b", 0); return err }}, store.ErrInvalidID},
+		{op{"Scan zero limit", func(c context.Context, s *memstore.Store) error { _, err := s.Scan(c, "", 0); return err }}, store.ErrInvalidLimit},
+		{op{"Scan negative limit", func(c context.Context, s *memstore.Store) error { _, err := s.Scan(c, "a", -1); return err }}, store.ErrInvalidLimit},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,10 +89,33 @@ func TestInvalidInputHasNoEffect(t *testing.T) {
 				t.Errorf("clock read %d times before validation failed, want 0", n)
 			}
 			f.wantLoad(t, "a", "v", sec)
+			f.wantVersion(t, "a", aFirst)
 			f.wantMissing(t, "b")
 			f.wantLen(t, 2)
 		})
 	}
+}
+
+// aFirst and goneFirst are the versions at which the fixtures of the
+// tables create "a" and "gone" (at t0, "a" with "v" for a second, "gone"
+// with "w" for a microsecond): store.FirstVersion of those fields. The ops
+// write at them, so that a conditional write meets the version it would
+// apply at, not a conflict.
+var (
+	aFirst    = store.FirstVersion("a", "", []byte("v"), t0.Add(sec))
+	goneFirst = store.FirstVersion("gone", "", []byte("w"), t0.Add(us))
+)
+
+// updateIfErr and changeIDIfErr reduce the conditional writes to their
+// errors, for the tables of ops.
+func updateIfErr(c context.Context, s *memstore.Store, id store.ID, version uint64, state []byte, ttl time.Duration) error {
+	_, err := s.UpdateIf(c, id, version, state, ttl)
+	return err
+}
+
+func changeIDIfErr(c context.Context, s *memstore.Store, old, new store.ID, version uint64, state []byte) error {
+	_, err := s.ChangeIDIf(c, old, new, version, state)
+	return err
 }
 
 // allOps calls each operation with valid arguments on a store where "a" is
@@ -100,6 +147,20 @@ var allOps = []op{
 	{"Revoke", func(c context.Context, s *memstore.Store) error { return s.Revoke(c, "u", store.HandleOf("a")) }},
 	{"RevokeAll", func(c context.Context, s *memstore.Store) error { _, err := s.RevokeAll(c, "u", "a"); return err }},
 	{"Touch", func(c context.Context, s *memstore.Store) error { _, err := s.Touch(c, "a", 2*sec, 0); return err }},
+	{"UpdateIf", func(c context.Context, s *memstore.Store) error {
+		return updateIfErr(c, s, "a", aFirst, []byte("x"), 2*sec)
+	}},
+	{"UpdateIf KeepTTL", func(c context.Context, s *memstore.Store) error {
+		return updateIfErr(c, s, "a", aFirst, []byte("x"), store.KeepTTL)
+	}},
+	{"UpdateIf expired", func(c context.Context, s *memstore.Store) error {
+		return updateIfErr(c, s, "gone", goneFirst, []byte("x"), sec)
+	}},
+	{"ChangeIDIf", func(c context.Context, s *memstore.Store) error {
+		return changeIDIfErr(c, s, "a", "b", aFirst, []byte("x"))
+	}},
+	{"ChangeIDIf onto expired", func(c context.Context, s *memstore.Store) error { return changeIDIfErr(c, s, "a", "gone", aFirst, nil) }},
+	{"Scan", func(c context.Context, s *memstore.Store) error { _, err := s.Scan(c, "", 10); return err }},
 }
 
 func setupAllOps(t *testing.T) *fixture {
@@ -133,6 +194,7 @@ func TestCancelledContext(t *testing.T) {
 					t.Errorf("clock read %d times, want 0", n)
 				}
 				f.wantLoad(t, "a", "v", sec)
+				f.wantVersion(t, "a", aFirst)
 				f.wantMissing(t, "b")
 				f.wantLen(t, 2)
 			})

@@ -52,11 +52,13 @@ type Store struct {
 }
 
 // Compile-time checks that Store implements the contract and its optional
-// owner and sliding-expiry capabilities.
+// owner, sliding-expiry, version and scan capabilities.
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Owners  = (*Store)(nil)
-	_ store.Toucher = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Owners    = (*Store)(nil)
+	_ store.Toucher   = (*Store)(nil)
+	_ store.Versioner = (*Store)(nil)
+	_ store.Scanner   = (*Store)(nil)
 )
 
 // New returns an empty store configured by opts.
@@ -114,9 +116,9 @@ func (s *Store) shardIndex(id store.ID) int { return int(shardHash(id) & s.mask)
 
 func (s *Store) shard(id store.ID) *shard { return &s.shards[s.shardIndex(id)].shard }
 
-// Create stores a new session under id with state and ttl, and no owner. It
-// fails with store.ErrDuplicateID if a live session has id; an expired
-// record under id is replaced.
+// Create stores a new session under id with state and ttl, no owner and
+// version 1. It fails with store.ErrDuplicateID if a live session has id;
+// an expired record under id is replaced.
 func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -129,17 +131,24 @@ func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.
 	// The ID is cloned too: it is often a slice of a larger string (a Cookie
 	// header), which the store would otherwise keep alive for the session's
 	// lifetime.
+	// The version's hash of the state too (store.SeedVersion); only its
+	// last, fixed-size step waits for the clock reading under the lock.
 	e := &entry{id: store.ID(strings.Clone(string(id))), state: bytes.Clone(state)}
+	seed := store.VersionSeedOf(ctx, id, "", state)
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	now := s.now()
 	e.expires = store.Expiry(now, ttl)
+	e.version = seed.At(e.expires)
 	if old, ok := sh.byID[id]; ok {
 		if old.liveAt(now) {
 			return store.ErrDuplicateID
 		}
-		old.state, old.expires = e.state, e.expires
+		// A session re-created over an expired record starts at its own
+		// first version: a version names a state of one session, not of
+		// the ID.
+		old.state, old.expires, old.version = e.state, e.expires, e.version
 		sh.heap.rekey(old)
 		sh.setOwner(old, "") // a Create makes a session with no owner
 		return nil
@@ -148,8 +157,9 @@ func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.
 	return nil
 }
 
-// Load returns the live session under id, or store.ErrNotFound. The returned
-// state is a fresh copy, the caller's to keep and modify.
+// Load returns the live session under id, its version included (what
+// UpdateIf and ChangeIDIf take), or store.ErrNotFound. The returned state
+// is a fresh copy, the caller's to keep and modify.
 func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Record{}, err
@@ -175,8 +185,9 @@ func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 }
 
 // Update replaces the state and expiry of the live session under id, keeping
-// its owner, or fails with store.ErrNotFound, leaving an expired record as
-// it is: an update never brings a session back.
+// its owner and adding one to its version, or fails with store.ErrNotFound,
+// leaving an expired record as it is: an update never brings a session
+// back.
 func (s *Store) Update(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -194,12 +205,14 @@ func (s *Store) Update(ctx context.Context, id store.ID, state []byte, ttl time.
 		return store.ErrNotFound
 	}
 	e.state, e.expires = state, store.Expiry(now, ttl)
+	e.version++
 	sh.heap.rekey(e)
 	return nil
 }
 
 // UpdateTTL sets the expiry of the live session under id to now+ttl, keeping
-// its state and owner, or fails with store.ErrNotFound.
+// its state and owner and adding one to its version, or fails with
+// store.ErrNotFound.
 func (s *Store) UpdateTTL(ctx context.Context, id store.ID, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -219,6 +232,7 @@ func (s *Store) UpdateTTL(ctx context.Context, id store.ID, ttl time.Duration) e
 		return store.ErrNotFound
 	}
 	e.expires = store.Expiry(now, ttl)
+	e.version++
 	sh.heap.rekey(e)
 	return nil
 }
@@ -248,10 +262,10 @@ func (s *Store) Delete(ctx context.Context, id store.ID) error {
 }
 
 // ChangeID moves the live session under oldID to newID in one atomic step,
-// keeping its state, expiry and owner. It fails with store.ErrNotFound if
-// oldID is not live, and otherwise with store.ErrDuplicateID if newID is
-// live (including when oldID == newID). An expired record under newID is
-// replaced.
+// keeping its state, expiry and owner; its version counts on by one. It
+// fails with store.ErrNotFound if oldID is not live, and otherwise with
+// store.ErrDuplicateID if newID is live (including when oldID == newID). An
+// expired record under newID is replaced.
 func (s *Store) ChangeID(ctx context.Context, oldID, newID store.ID) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -280,6 +294,7 @@ func (s *Store) ChangeID(ctx context.Context, oldID, newID store.ID) error {
 	}
 	src.remove(e)
 	e.id = to
+	e.version++ // the moved session counts on from the old one
 	dst.insert(e)
 	return nil
 }

@@ -18,12 +18,12 @@ import (
 // shards plus the owner's sessions, whatever the store holds. Without a cap
 // a CreateOwned or Cycle touches only its IDs' shards and locks only those.
 
-// CreateOwned stores a new session under id that belongs to owner. If owner
-// already has cap live sessions or more, its oldest live sessions (earliest
-// expiry, ties by ID) are removed in the same atomic step, leaving it cap
-// with the new one. cap 0 means the store's Limits.MaxPerOwner (0 there: no
-// cap). Errors are Create's, and store.ErrInvalidOwner or
-// store.ErrInvalidCap for a bad owner or cap.
+// CreateOwned stores a new session under id, at version 1, that belongs to
+// owner. If owner already has cap live sessions or more, its oldest live
+// sessions (earliest expiry, ties by ID) are removed in the same atomic
+// step, leaving it cap with the new one. cap 0 means the store's
+// Limits.MaxPerOwner (0 there: no cap). Errors are Create's, and
+// store.ErrInvalidOwner or store.ErrInvalidCap for a bad owner or cap.
 func (s *Store) CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -39,6 +39,7 @@ func (s *Store) CreateOwned(ctx context.Context, id store.ID, owner store.Owner,
 		owner: store.Owner(strings.Clone(string(owner))),
 		state: bytes.Clone(state),
 	}
+	seed := store.VersionSeedOf(ctx, id, owner, state)
 	i := s.shardIndex(id)
 	s.lockFor(cap, i, i)
 	defer s.unlockFor(cap, i, i)
@@ -52,16 +53,18 @@ func (s *Store) CreateOwned(ctx context.Context, id store.ID, owner store.Owner,
 	}
 	s.evict(now, owner, cap)
 	e.expires = store.Expiry(now, ttl)
+	e.version = seed.At(e.expires)
 	sh.insert(e)
 	return nil
 }
 
 // Cycle moves the live session under old to new and, in the same atomic
 // step, replaces its state, expiry (now+ttl) and owner: the login step
-// against session fixation. Its errors are ChangeID's, and an expired record
-// under new is replaced. owner may be the zero Owner (the session then has
-// none); otherwise the owner's cap applies as in CreateOwned, counting the
-// owner's live sessions other than the one being cycled.
+// against session fixation. The session's version counts on from old's by
+// one. Its errors are ChangeID's, and an expired record under new is
+// replaced. owner may be the zero Owner (the session then has none);
+// otherwise the owner's cap applies as in CreateOwned, counting the owner's
+// live sessions other than the one being cycled.
 func (s *Store) Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -97,6 +100,7 @@ func (s *Store) Cycle(ctx context.Context, old, new store.ID, owner store.Owner,
 	src.remove(e)
 	s.evict(now, owner, cap)
 	moved.expires = store.Expiry(now, ttl)
+	moved.version = e.version + 1 // a new entry, but the same session's next write
 	dst.insert(moved)
 	return nil
 }

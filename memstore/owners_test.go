@@ -18,6 +18,9 @@ import (
 func createOwned(id store.ID, owner store.Owner, state string, ttl time.Duration, cap int, want error) step {
 	return step{fmt.Sprintf("CreateOwned(%s, %s, %q, %v, cap %d)", id, owner, state, ttl, cap), func(t *testing.T, f *fixture) {
 		wantErr(t, "CreateOwned", f.s.CreateOwned(ctx, id, owner, []byte(state), ttl, cap), want)
+		if want == nil {
+			f.created(id, owner, state, ttl)
+		}
 	}}
 }
 

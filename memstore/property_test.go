@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,9 +18,11 @@ import (
 )
 
 // TestModelProperty runs random sequences of every operation, the Store
-// methods and the owner and Touch ones, on memstore and on the model side
-// by side, and compares every answer; at the end it compares every record
-// the store holds, live or expired, with the model's. Two views with
+// methods, the owner and Touch ones, the conditional writes and Scan, on
+// memstore and on the model side by side, and compares every answer
+// (every record Load and Touch return with its version); at the end it
+// compares every record the store holds, live or expired, versions
+// included, with the model's. Two views with
 // clocks of their own (WithClock) share the store, so that both read the
 // same owner index at different instants, and the clocks step back as
 // well as forward. Arguments are drawn from small pools, invalid ones
@@ -112,6 +115,19 @@ func checkAgainstModel(rt *rapid.T) {
 		}
 		return rapid.SampledFrom([]int{2, 0, 3, 1}).Draw(t, "cap")
 	})
+	// version draws the version a conditional write names: mostly the
+	// one the model holds under id, so that most of them apply, else one
+	// off either way (a conflict), or rarely the invalid 0.
+	version := func(t *rapid.T, i store.ID) uint64 {
+		if rare(t, "bad version") {
+			return 0
+		}
+		cur := int64(1)
+		if r, ok := m.Get(i); ok {
+			cur = int64(r.Version)
+		}
+		return uint64(max(1, cur+int64(rapid.SampledFrom([]int{0, 0, 1, -1}).Draw(t, "version off"))))
+	}
 	writes := 0
 	state := func(t *rapid.T) []byte {
 		if rare(t, "oversize") {
@@ -241,6 +257,45 @@ func checkAgainstModel(rt *rapid.T) {
 			d := time.Duration(rapid.IntRange(-2, 4).Draw(rt, "µs")) * us
 			what = fmt.Sprintf("clock %d += %v", v, d)
 			clks[v].Add(d)
+		case 15:
+			i := id.Draw(rt, "id")
+			ver, b, d := version(rt, i), state(rt), ttl.Draw(rt, "ttl")
+			if rapid.IntRange(0, 3).Draw(rt, "keep ttl") == 0 {
+				d = store.KeepTTL
+			}
+			what = fmt.Sprintf("UpdateIf(%s, v%d, %q, %v)", i, ver, b, d)
+			got, err := st.UpdateIf(ctx, i, ver, b, d)
+			want, werr := m.UpdateIf(now, i, ver, b, d)
+			sameErr(what, err, werr)
+			if got != want {
+				fail("%s = %d, model %d", what, got, want)
+			}
+		case 16:
+			o, n := id.Draw(rt, "old"), id.Draw(rt, "new")
+			ver, b := version(rt, o), state(rt)
+			what = fmt.Sprintf("ChangeIDIf(%s, %s, v%d, %q)", o, n, ver, b)
+			got, err := st.ChangeIDIf(ctx, o, n, ver, b)
+			want, werr := m.ChangeIDIf(now, o, n, ver, b)
+			sameErr(what, err, werr)
+			if got != want {
+				fail("%s = %d, model %d", what, got, want)
+			}
+		case 17:
+			after := store.ID("")
+			if rapid.Bool().Draw(rt, "after an ID") {
+				after = id.Draw(rt, "after")
+			}
+			l := rapid.IntRange(1, 4).Draw(rt, "scan limit")
+			if rare(rt, "bad scan limit") {
+				l = rapid.IntRange(-1, 0).Draw(rt, "bad scan limit")
+			}
+			what = fmt.Sprintf("Scan(%q, %d)", after, l)
+			got, err := st.Scan(ctx, after, l)
+			want, werr := m.Scan(now, after, l)
+			sameErr(what, err, werr)
+			if !slices.Equal(got, want) || (got == nil) != (want == nil) {
+				fail("%s = %#v, model %#v", what, got, want)
+			}
 		}
 		trace = append(trace, fmt.Sprintf("view %d at t0%+v: %s", v, now.Sub(t0), what))
 	}
@@ -261,8 +316,9 @@ func checkAgainstModel(rt *rapid.T) {
 
 // opMix weights the operations of checkAgainstModel: the owner writes
 // come up more often, so that owners reach their caps before their
-// sessions expire.
-var opMix = []int{8, 9, 8, 1, 10, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}
+// sessions expire, and the conditional writes twice, so that versions
+// grow past the first few.
+var opMix = []int{8, 9, 8, 1, 10, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 15, 16}
 
 // modelSweep is store.Sweep's fallback on DeleteExpired, which memstore
 // takes, run on the model at one instant.

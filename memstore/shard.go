@@ -46,7 +46,7 @@ func (sh *shard) insert(e *entry) {
 
 func (sh *shard) remove(e *entry) {
 	delete(sh.byID, e.id)
-	sh.heap.remove(e.index)
+	sh.heap.remove(int(e.index))
 	sh.unindex(e)
 }
 
@@ -62,7 +62,7 @@ func (sh *shard) index(e *entry) {
 		return
 	}
 	list := sh.byOwner[e.owner]
-	e.slot = len(list)
+	e.slot = int32(len(list))
 	sh.byOwner[e.owner] = append(list, e)
 }
 

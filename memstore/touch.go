@@ -12,8 +12,8 @@ import (
 // expiry to now+ttl if that is later by resolution or more; otherwise it
 // writes nothing. It never shortens a session and never revives an expired
 // one (store.ErrNotFound). It returns the record as it is afterwards, its
-// state a fresh copy. A negative resolution is store.ErrInvalidTTL. It
-// locks one shard, as Load does.
+// state a fresh copy and its version one more if it wrote. A negative
+// resolution is store.ErrInvalidTTL. It locks one shard, as Load does.
 func (s *Store) Touch(ctx context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Record{}, err
@@ -31,6 +31,7 @@ func (s *Store) Touch(ctx context.Context, id store.ID, ttl, resolution time.Dur
 	}
 	if next, ok := store.Extends(now, e.expires, ttl, resolution); ok {
 		e.expires = next
+		e.version++ // a Touch that writes nothing leaves the version as it is
 		sh.heap.rekey(e)
 	}
 	rec := e.record()

@@ -24,12 +24,43 @@ import (
 type Model struct {
 	limits store.Limits
 	recs   map[store.ID]store.Record
+	// key is the stored ID of an ID (store.Keyer): the tie-breaker of
+	// every order, and what handles hash. nil is the identity.
+	key func(store.ID) store.ID
+}
+
+// Option configures a model.
+type Option func(*Model)
+
+// WithKey makes the model the model of a backend that stores each session
+// under key(id) (store.Keyer, package hashid): expiry ties in DeleteExpired,
+// sweeps, lists and evictions are broken by key(id) in byte order, and
+// handles are store.HandleOf(key(id)). Give it store.StoredID of the
+// backend under test, so that the model checks that order exactly.
+func WithKey(key func(store.ID) store.ID) Option {
+	return func(m *Model) { m.key = key }
 }
 
 // New returns an empty model enforcing limits (zero fields mean the defaults).
-func New(limits store.Limits) *Model {
-	return &Model{limits: limits.WithDefaults(), recs: make(map[store.ID]store.Record)}
+func New(limits store.Limits, opts ...Option) *Model {
+	m := &Model{limits: limits.WithDefaults(), recs: make(map[store.ID]store.Record)}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
+
+// StoredID is the ID the modelled backend stores id under: the tie-breaker
+// of every order and what handles hash (see WithKey).
+func (m *Model) StoredID(id store.ID) store.ID {
+	if m.key == nil {
+		return id
+	}
+	return m.key(id)
+}
+
+// handle is the handle of the session under id.
+func (m *Model) handle(id store.ID) store.Handle { return store.HandleOf(m.StoredID(id)) }
 
 // Limits returns the limits the model enforces, defaults filled in.
 func (m *Model) Limits() store.Limits { return m.limits }
@@ -37,7 +68,7 @@ func (m *Model) Limits() store.Limits { return m.limits }
 // Clone returns an independent copy. Record states are shared: the model
 // never mutates a state slice in place, it only replaces it.
 func (m *Model) Clone() *Model {
-	c := &Model{limits: m.limits, recs: make(map[store.ID]store.Record, len(m.recs))}
+	c := &Model{limits: m.limits, recs: make(map[store.ID]store.Record, len(m.recs)), key: m.key}
 	for id, r := range m.recs {
 		c.recs[id] = r
 	}
@@ -129,6 +160,9 @@ func (m *Model) Fingerprint() uint64 {
 		ns := r.Expires.UnixNano()
 		for i := 0; i < 8; i++ {
 			mix(byte(ns >> (8 * i)))
+		}
+		for i := 0; i < 8; i++ {
+			mix(byte(r.Version >> (8 * i)))
 		}
 		sum += h
 	}

@@ -11,8 +11,13 @@ import (
 // The methods below follow the contract's table row by row. now is the
 // operation's single clock reading, already passed through store.Instant.
 
+// Versions: a record is created at store.FirstVersion of its fields, and
+// every write to it (every method below that changes a live record, a move
+// included) adds one, so that a version read names one state of one
+// session (store.Versioner).
+
 // Create: a live record has id → ErrDuplicateID; otherwise any expired record
-// under id is replaced by {state, now+ttl}.
+// under id is replaced by {state, now+ttl} at its first version.
 func (m *Model) Create(now time.Time, id store.ID, state []byte, ttl time.Duration) error {
 	if err := m.limits.CheckWrite(id, state, ttl); err != nil {
 		return err
@@ -20,7 +25,8 @@ func (m *Model) Create(now time.Time, id store.ID, state []byte, ttl time.Durati
 	if _, ok := m.live(now, id); ok {
 		return store.ErrDuplicateID
 	}
-	m.recs[id] = store.Record{State: clone(state), Expires: store.Expiry(now, ttl)}
+	exp := store.Expiry(now, ttl)
+	m.recs[id] = store.Record{State: clone(state), Expires: exp, Version: store.FirstVersion(id, "", state, exp)}
 	return nil
 }
 
@@ -46,7 +52,7 @@ func (m *Model) Update(now time.Time, id store.ID, state []byte, ttl time.Durati
 	if !ok {
 		return store.ErrNotFound
 	}
-	m.recs[id] = store.Record{State: clone(state), Expires: store.Expiry(now, ttl), Owner: r.Owner}
+	m.recs[id] = store.Record{State: clone(state), Expires: store.Expiry(now, ttl), Owner: r.Owner, Version: r.Version + 1}
 	return nil
 }
 
@@ -63,6 +69,7 @@ func (m *Model) UpdateTTL(now time.Time, id store.ID, ttl time.Duration) error {
 		return store.ErrNotFound
 	}
 	r.Expires = store.Expiry(now, ttl)
+	r.Version++
 	m.recs[id] = r
 	return nil
 }
@@ -99,13 +106,15 @@ func (m *Model) ChangeID(now time.Time, old, new store.ID) error {
 		return store.ErrDuplicateID
 	}
 	delete(m.recs, old)
+	r.Version++
 	m.recs[new] = r
 	return nil
 }
 
 // DeleteExpired: limit < 0 → ErrInvalidLimit; otherwise removes expired
 // records, earliest expiry first (ties: smaller ID first, byte order), at most
-// limit of them (0 = no limit), and returns how many it removed.
+// limit of them (0 = no limit), and returns how many it removed. "ID" is
+// the stored ID (WithKey), which is the ID itself for a plain backend.
 func (m *Model) DeleteExpired(now time.Time, limit int) (int, error) {
 	if err := store.CheckLimit(limit); err != nil {
 		return 0, err
@@ -129,16 +138,16 @@ func (m *Model) Expired(now time.Time) []Entry {
 			out = append(out, Entry{ID: id, Record: r})
 		}
 	}
-	slices.SortFunc(out, reclaimOrder)
+	slices.SortFunc(out, m.reclaimOrder)
 	return out
 }
 
-// reclaimOrder is earliest expiry first, ties by ID in byte order.
-func reclaimOrder(a, b Entry) int {
+// reclaimOrder is earliest expiry first, ties by stored ID in byte order.
+func (m *Model) reclaimOrder(a, b Entry) int {
 	if c := a.Expires.Compare(b.Expires); c != 0 {
 		return c
 	}
-	return strings.Compare(string(a.ID), string(b.ID))
+	return strings.Compare(string(m.StoredID(a.ID)), string(m.StoredID(b.ID)))
 }
 
 func clone(b []byte) []byte { return append([]byte{}, b...) }

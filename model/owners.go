@@ -9,7 +9,8 @@ import (
 
 // The owner rows of the contract's table (store.Owners, store.Toucher).
 // "Oldest" is reclaim order restricted to live records: earliest expiry
-// first, ties by ID in byte order.
+// first, ties by stored ID in byte order. A handle is HandleOf the stored
+// ID (WithKey).
 
 // CreateOwned: Create for a session of owner; the owner's oldest live
 // sessions go first, so that with the new one it has at most the cap.
@@ -22,7 +23,8 @@ func (m *Model) CreateOwned(now time.Time, id store.ID, owner store.Owner, state
 		return store.ErrDuplicateID
 	}
 	m.evict(now, owner, cap)
-	m.recs[id] = store.Record{State: clone(state), Expires: store.Expiry(now, ttl), Owner: owner}
+	exp := store.Expiry(now, ttl)
+	m.recs[id] = store.Record{State: clone(state), Expires: exp, Owner: owner, Version: store.FirstVersion(id, owner, state, exp)}
 	return nil
 }
 
@@ -33,7 +35,8 @@ func (m *Model) Cycle(now time.Time, old, new store.ID, owner store.Owner, state
 	if err != nil {
 		return err
 	}
-	if _, ok := m.live(now, old); !ok {
+	r, ok := m.live(now, old)
+	if !ok {
 		return store.ErrNotFound
 	}
 	if _, ok := m.live(now, new); ok {
@@ -44,7 +47,7 @@ func (m *Model) Cycle(now time.Time, old, new store.ID, owner store.Owner, state
 	if owner != "" {
 		m.evict(now, owner, cap)
 	}
-	m.recs[new] = store.Record{State: clone(state), Expires: store.Expiry(now, ttl), Owner: owner}
+	m.recs[new] = store.Record{State: clone(state), Expires: store.Expiry(now, ttl), Owner: owner, Version: r.Version + 1}
 	return nil
 }
 
@@ -68,7 +71,7 @@ func (m *Model) owned(now time.Time, owner store.Owner) []Entry {
 			out = append(out, Entry{ID: id, Record: r})
 		}
 	}
-	slices.SortFunc(out, reclaimOrder)
+	slices.SortFunc(out, m.reclaimOrder)
 	return out
 }
 
@@ -79,7 +82,7 @@ func (m *Model) List(now time.Time, owner store.Owner) ([]store.OwnedSession, er
 	}
 	var out []store.OwnedSession
 	for _, e := range m.owned(now, owner) {
-		out = append(out, store.OwnedSession{Handle: store.HandleOf(e.ID), Expires: e.Expires})
+		out = append(out, store.OwnedSession{Handle: m.handle(e.ID), Expires: e.Expires})
 	}
 	return out, nil
 }
@@ -95,7 +98,7 @@ func (m *Model) Revoke(now time.Time, owner store.Owner, h store.Handle) error {
 	}
 	found := false
 	for id, r := range m.recs {
-		if r.Owner == owner && store.HandleOf(id) == h {
+		if r.Owner == owner && m.handle(id) == h {
 			delete(m.recs, id)
 			found = found || r.LiveAt(now)
 		}
@@ -138,6 +141,7 @@ func (m *Model) Touch(now time.Time, id store.ID, ttl, resolution time.Duration)
 	}
 	if next, ok := store.Extends(now, r.Expires, ttl, resolution); ok {
 		r.Expires = next
+		r.Version++
 		m.recs[id] = r
 	}
 	return r, nil

@@ -27,10 +27,9 @@ type step struct {
 // Failures are classified as for write: one before anything was sent, or
 // the server's error answer (nothing commits without the COMMIT the
 // server then skips), is definite; anything else once the batch was sent
-// is ambiguous, and fenced. A deadlock or serialization failure, a
-// prepared statement the server no longer has, and unique_violation when
-// a step is marked retryUnique, roll the batch back and it runs again on
-// the same connection with the same parameters.
+// is ambiguous, and fenced. A deadlock or serialization failure, and a
+// prepared statement the server no longer has, roll the batch back and it
+// runs again on the same connection with the same parameters.
 func (s *Store) writeBatch(ctx context.Context, op string, steps []step, row func([][]byte) error) (pgconn.CommandTag, error) {
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
@@ -38,13 +37,9 @@ func (s *Store) writeBatch(ctx context.Context, op string, steps []step, row fun
 	}
 	defer conn.Release()
 	pc := conn.Conn().PgConn()
-	retryUnique := false
 	all := make([]step, 0, len(steps)+2)
 	all = append(all, step{st: &s.sql.begin})
-	for _, st := range steps {
-		retryUnique = retryUnique || st.st.retryUnique
-		all = append(all, st)
-	}
+	all = append(all, steps...)
 	all = append(all, step{st: &s.sql.commit})
 	for attempt := 1; ; attempt++ {
 		tag, rerr := s.runBatch(ctx, conn, all, len(steps), row)
@@ -63,8 +58,6 @@ func (s *Store) writeBatch(ctx context.Context, op string, steps []step, row fun
 					return tag, readFailed(op, err)
 				}
 			}
-			continue
-		case retryUnique && attempt < maxUniqueAttempts && ctx.Err() == nil && sqlState(rerr.err) == "23505":
 			continue
 		case attempt < maxAttempts && ctx.Err() == nil && isConflict(rerr.err):
 			continue
@@ -113,6 +106,7 @@ func (s *Store) runBatch(ctx context.Context, conn *pgxpool.Conn, steps []step, 
 			}
 		}
 		tag, err := rr.Close()
+		err = scrub(err) // before the tracer sees it (scrub.go)
 		if last {
 			lastTag = tag
 		}
@@ -121,7 +115,7 @@ func (s *Store) runBatch(ctx context.Context, conn *pgxpool.Conn, steps []step, 
 		}
 		done++
 	}
-	err := mrr.Close()
+	err := scrub(mrr.Close())
 	if tracer != nil {
 		// The steps the server skipped after a failure, or never ran.
 		for ; done < len(steps); done++ {

@@ -122,3 +122,43 @@ func TestDeleteExpiredTiesInByteOrderUnderLocaleCollation(t *testing.T) {
 		}
 	}
 }
+
+// Scan pages through IDs in byte order even where the database sorts text
+// by language rules: the comparison and the order are the id column's,
+// "C".
+func TestScanInByteOrderUnderLocaleCollation(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	ids := []string{"B", "a", "_", "-", "Z", "b", "A0", "a_", "a-"}
+	byteOrder := slices.Clone(ids)
+	slices.Sort(byteOrder)
+	pool, how, ok := localeDatabase(t)
+	if !ok {
+		pool = testPool(t)
+		how = "the server's default"
+	}
+	s := newStoreOn(t, pool, Options{Clock: clock.NewSim(t0)})
+	for _, id := range ids {
+		if err := s.Create(ctx, store.ID(id), nil, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	var after store.ID
+	for {
+		page, err := s.Scan(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range page {
+			got = append(got, string(id))
+		}
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1]
+	}
+	if !slices.Equal(got, byteOrder) {
+		t.Fatalf("Scan under the %s collation walked %v, want byte order %v", how, got, byteOrder)
+	}
+}

@@ -194,9 +194,10 @@ func TestChangeID(t *testing.T) {
 	f.wantRecord("taken", "t", t0.Add(2*time.Hour))
 }
 
-// The case the statement's CTE ordering exists for: the target holds an
-// expired record, which must be removed before the rename claims the key.
-// Repeated, because a wrong order would show as an occasional 23505.
+// The target holds an expired record: its row takes the session in place
+// and the source's row goes, in one statement whose parts must run in
+// their order. Repeated, because a wrong order would show only now and
+// then.
 func TestChangeIDOntoExpiredTarget(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -345,6 +346,33 @@ func TestValidationNeverReachesTheServer(t *testing.T) {
 		{"ChangeID bad new", s.ChangeID(ctx, "a", "b/c"), store.ErrInvalidID},
 		{"ChangeID bad both", s.ChangeID(ctx, "x y", "b/c"), store.ErrInvalidID},
 	}
+	add := func(name string, err, want error) {
+		cases = append(cases, struct {
+			name string
+			err  error
+			want error
+		}{name, err, want})
+	}
+	_, err = s.UpdateIf(ctx, "a b", 0, []byte("12345"), 0)
+	add("UpdateIf bad ID", err, store.ErrInvalidID)
+	_, err = s.UpdateIf(ctx, "a", 0, []byte("12345"), 0)
+	add("UpdateIf version 0", err, store.ErrInvalidVersion)
+	_, err = s.UpdateIf(ctx, "a", 1, []byte("12345"), 0)
+	add("UpdateIf bad TTL", err, store.ErrInvalidTTL)
+	_, err = s.UpdateIf(ctx, "a", 1, []byte("12345"), store.KeepTTL)
+	add("UpdateIf too large", err, store.ErrTooLarge)
+	_, err = s.ChangeIDIf(ctx, "", "b c", 0, []byte("12345"))
+	add("ChangeIDIf bad old", err, store.ErrInvalidID)
+	_, err = s.ChangeIDIf(ctx, "a", "b c", 0, []byte("12345"))
+	add("ChangeIDIf bad new", err, store.ErrInvalidID)
+	_, err = s.ChangeIDIf(ctx, "a", "a", 0, []byte("12345"))
+	add("ChangeIDIf version 0", err, store.ErrInvalidVersion)
+	_, err = s.ChangeIDIf(ctx, "a", "b", 1, []byte("12345"))
+	add("ChangeIDIf too large", err, store.ErrTooLarge)
+	_, err = s.Scan(ctx, "a.b", 0)
+	add("Scan bad after", err, store.ErrInvalidID)
+	_, err = s.Scan(ctx, "", 0)
+	add("Scan limit 0", err, store.ErrInvalidLimit)
 	_, loadErr := s.Load(ctx, "\x00")
 	cases = append(cases, struct {
 		name string

@@ -3,16 +3,18 @@
 //
 // One table holds every session: the ID (text under the "C" collation, so
 // IDs compare and sort as bytes whatever the database's locale), the state
-// (bytea), the instant it expires (timestamptz) and its owner (text under
-// "C", NULL for a session without one; see store.Owners). An index on
+// (bytea), the instant it expires (timestamptz), its owner (text under
+// "C", NULL for a session without one; see store.Owners) and its version
+// (bigint; see store.Versioner). An index on
 // (expires, id) serves DeleteExpired, which removes expired rows earliest
 // first in batches, and Sweep, which clears a backlog batch after batch,
 // each starting where the last ended; several processes can run either at
 // once, taking turns on the rows they share. A partial index on
 // (owner, expires, id), of owned rows only, serves the owner operations,
 // so that listing, capping or revoking one user's sessions costs what that
-// user has, whatever the table holds. Migrate upgrades a table made by an
-// earlier version in place.
+// user has, whatever the table holds. The primary key serves Scan, which
+// walks the IDs in its order. Migrate upgrades a table made by an earlier
+// version in place.
 //
 // Time comes only from the clock.Clock given in Options. Each operation
 // reads it once, truncates the reading to microseconds (store.Instant) and
@@ -30,14 +32,23 @@
 // followed by a check on a fresh snapshot that no expired record it should
 // have taken is left (else it runs again), so that it removes exactly the
 // earliest expired records of the table as it is when the batch commits,
-// whatever other servers write beside it. ChangeID locks the rows at both IDs in
-// byte order of ID and either renames the source or, over an expired
-// target, moves the session into the target's row, so that a statement of
-// another client waiting on that row follows it to the moved session. Create is a
-// plain INSERT, the cheapest statement for its common case, a fresh random
-// ID; only if a record already holds the ID (the INSERT fails with
-// unique_violation and is rolled back, which the server logs) does it run a
-// second statement, an upsert that replaces the record only if it expired.
+// whatever other servers write beside it. Create is an upsert that
+// replaces a record under the ID only if it expired. ChangeID (and
+// ChangeIDIf, and Cycle) locks the rows at both IDs in byte order of ID,
+// writes the session at the target with an upsert of its own (over an
+// expired target, into the target's row, so that a statement of another
+// client waiting on that row follows it to the moved session) and deletes
+// the source.
+//
+// Versions. Create and CreateOwned write a record at its first version,
+// computed in Go (store.FirstVersion, from the seed a layer above may pass
+// in the context), and every write to a live row adds one to it in the
+// statement that writes, so the version Load or Touch returns names one
+// state of one session. UpdateIf and ChangeIDIf apply only at the version
+// given, in one statement each, which also reads what tells ErrNotFound
+// from ErrConflict: one round trip, unless the row changed under the
+// statement, which then runs again. Scan is one statement, a range scan of
+// the primary key.
 //
 // The owner operations that add to a user's sessions or change them as a
 // set (CreateOwned, Cycle with an owner, RevokeAll) are batches: a
@@ -60,6 +71,39 @@
 // nothing, rather than misread data. A pgx.QueryTracer configured on the
 // pool sees every statement and its outcome but no arguments: session IDs
 // are credentials and states are private.
+//
+// No session ID, state or owner reaches the server's log or a tracer from
+// pgstore. They travel only as bound parameters, never in SQL text, and no
+// statement of this package raises an error that quotes a row: in
+// particular none raises unique_violation, on any path, races between
+// clients included (every conflict over an ID is met by INSERT ... ON
+// CONFLICT), whose detail, "Key (id)=(...) already exists", the server
+// would log. With PostgreSQL's default logging the server logs, of
+// pgstore's statements, only the text of one that fails
+// (log_min_error_statement), never its parameters. It does log the
+// parameters, and so IDs and states, when an operator turns on any of:
+// log_statement = mod or all (every write with its parameters, by design);
+// log_min_duration_statement, log_min_duration_sample or
+// log_transaction_sample_rate (the statements they log come with their
+// parameters); auto_explain (from PostgreSQL 16 its plans come with the
+// parameters unless auto_explain.log_parameter_max_length = 0);
+// log_parameter_max_length_on_error other than 0 (a failed statement's
+// parameters); pgaudit with pgaudit.log_parameter; debug_print_plan and
+// its kind. Leave them off on a server that holds sessions.
+//
+// As defence in depth, every server error is scrubbed where it enters
+// this package, before a tracer is told of it and before it is returned:
+// its detail, hint, context (where) and internal query are withheld, and
+// so is the message of the errors whose message may quote a value
+// (integrity violations, data exceptions, PL/pgSQL raises); the SQLSTATE,
+// the condition's name and the constraint, table and column names stay.
+// That covers what a table that is not only pgstore's can add: a CHECK
+// constraint whose violation quotes the failing row, a trigger that
+// raises an error naming the ID. (The server still logs those itself:
+// keeping values out of them is up to the constraint's or the trigger's
+// author.) The few statements pgstore runs through pgx.Conn rather than
+// pgconn (Migrate's, Ping's, the fence's) touch no session row, so pgx's
+// own calls to the tracer carry none.
 //
 // A failed operation is reported as definite (it had no effect: safe to
 // retry) or ambiguous (store.ErrAmbiguous: it may have been applied). It is
@@ -95,7 +139,7 @@
 // caller with tight deadlines sets a small FenceTimeout and accepts
 // ErrNotFinal when it is exceeded.
 //
-// Load only reads, so its
+// Load and Scan only read, so their
 // failures are always definite. A statement the server aborts because it
 // deadlocked with a concurrent one (two ChangeIDs swapping IDs) or failed to
 // serialize is rolled back, so it is run again, with the same clock

@@ -44,20 +44,20 @@ func (e *NameError) Unwrap() error { return ErrInvalidName }
 // notStarted wraps an error that happened before the statement could reach
 // the server: the operation had no effect.
 func notStarted(op string, err error) error {
-	return fmt.Errorf("pgstore: %s: %w", op, err)
+	return fmt.Errorf("pgstore: %s: %w", op, scrub(err))
 }
 
 // readFailed wraps the failure of a statement that changes nothing: a read
 // is definite whatever happened to it.
 func readFailed(op string, err error) error {
-	return fmt.Errorf("pgstore: %s: %w", op, explain(err))
+	return fmt.Errorf("pgstore: %s: %w", op, explain(scrub(err)))
 }
 
 // writeFailed wraps the failure of a statement that may have been sent. Only
 // an ordinary error answer from the server proves it was rolled back;
 // anything else may hide a commit whose acknowledgement was lost.
 func writeFailed(op string, err error) error {
-	err = explain(err)
+	err = explain(scrub(err))
 	if !rolledBack(err) {
 		err = store.Ambiguous(err)
 	}

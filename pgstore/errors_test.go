@@ -57,6 +57,11 @@ func allOps(ctx context.Context, s *Store) map[string]error {
 	_, revokeAllErr := s.RevokeAll(ctx, "u", "a")
 	_, touchErr := s.Touch(ctx, "a", time.Minute, 0)
 	_, touchReadErr := s.Touch(ctx, "a", time.Minute, time.Hour)
+	_, updateIfErr := s.UpdateIf(ctx, "a", 1, []byte("s"), time.Minute)
+	_, updateIfKeepErr := s.UpdateIf(ctx, "a", 1, []byte("s"), store.KeepTTL)
+	_, changeIDIfErr := s.ChangeIDIf(ctx, "a", "b", 1, []byte("s"))
+	_, changeIDIfSelfErr := s.ChangeIDIf(ctx, "a", "a", 1, []byte("s"))
+	_, scanErr := s.Scan(ctx, "", 10)
 	return map[string]error{
 		"Create":             s.Create(ctx, "a", []byte("s"), time.Minute),
 		"Load":               loadErr,
@@ -78,6 +83,11 @@ func allOps(ctx context.Context, s *Store) map[string]error {
 		"RevokeAll":          revokeAllErr,
 		"Touch":              touchErr,
 		"Touch read":         touchReadErr,
+		"UpdateIf":           updateIfErr,
+		"UpdateIf KeepTTL":   updateIfKeepErr,
+		"ChangeIDIf":         changeIDIfErr,
+		"ChangeIDIf self":    changeIDIfSelfErr,
+		"Scan":               scanErr,
 	}
 }
 
@@ -225,6 +235,11 @@ func TestWrongShape(t *testing.T) {
 			[]string{"column owner is integer, want text"}},
 		{`(id text COLLATE "C" PRIMARY KEY, state bytea NOT NULL, expires timestamptz NOT NULL, owner text COLLATE "C" DEFAULT 'x')`,
 			[]string{"column owner has a default"}},
+		// The version column: every record has one, a bigint.
+		{`(id text COLLATE "C" PRIMARY KEY, state bytea NOT NULL, expires timestamptz NOT NULL, owner text COLLATE "C", version integer NOT NULL)`,
+			[]string{"column version is integer, want bigint"}},
+		{`(id text COLLATE "C" PRIMARY KEY, state bytea NOT NULL, expires timestamptz NOT NULL, owner text COLLATE "C", version bigint DEFAULT 1)`,
+			[]string{"column version is nullable, want NOT NULL"}},
 	}
 	for i, c := range cases {
 		table := fmt.Sprintf("bad_%d", i)
@@ -337,12 +352,17 @@ func TestStatementTimeout(t *testing.T) {
 	check("Delete", s.Delete(f.ctx, "a"))
 	check("ChangeID", s.ChangeID(f.ctx, "a", "c"))
 	check("Create", s.Create(f.ctx, "a", []byte("x"), time.Minute))
+	v := store.FirstVersion("a", "", []byte("before"), t0.Add(time.Hour))
+	_, err := s.UpdateIf(f.ctx, "a", v, []byte("after"), time.Minute)
+	check("UpdateIf", err)
+	_, err = s.ChangeIDIf(f.ctx, "a", "c", v, []byte("after"))
+	check("ChangeIDIf", err)
 
 	// Cleanup waits for a locked expired row rather than skip it (the
 	// holder may be about to make it live): it runs into the timeout too,
 	// having removed nothing, b included.
 	f.clk.Add(2 * time.Hour)
-	_, err := s.DeleteExpired(f.ctx, 0)
+	_, err = s.DeleteExpired(f.ctx, 0)
 	check("DeleteExpired", err)
 	_, err = store.Sweep(f.ctx, s, 10)
 	check("Sweep", err)

@@ -68,7 +68,8 @@ func holdRow(t *testing.T, f *fixture, id store.ID) pgx.Tx {
 // Defect: ChangeID reported ErrDuplicateID over a target that, by its own
 // clock, had expired, when the target was committed by another writer
 // after the ChangeID's statement took its snapshot: the rename hit the
-// unique index. Now the statement runs again and sees the target.
+// unique index. Now the move's INSERT ... ON CONFLICT meets the target's
+// row, whatever the snapshot, and takes it in place since it expired.
 func TestChangeIDOntoATargetInsertedAfterItsSnapshot(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -159,6 +159,16 @@ func (f *fixture) wantRecord(id store.ID, state string, expires time.Time) {
 	}
 }
 
+// version returns the version id is live at.
+func (f *fixture) version(id store.ID) uint64 {
+	f.t.Helper()
+	rec, err := f.s.Load(f.ctx, id)
+	if err != nil {
+		f.t.Fatalf("Load(%s): %v", id, err)
+	}
+	return rec.Version
+}
+
 func (f *fixture) wantNotFound(id store.ID) {
 	f.t.Helper()
 	if rec, err := f.s.Load(f.ctx, id); !errors.Is(err, store.ErrNotFound) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hourglass-go/hourglass/clock"
+	"github.com/hourglass-go/hourglass/store"
 )
 
 // previousDDL is MigrationSQL as the version before owners wrote it, for
@@ -22,6 +23,33 @@ const previousDDL = `CREATE TABLE IF NOT EXISTS "old_sessions" (
 );
 CREATE INDEX IF NOT EXISTS "old_sessions_expires_id_idx" ON "old_sessions" (expires, id);
 `
+
+// ownersDDL is MigrationSQL as the version before versions wrote it (with
+// owners), for the table "owners_sessions".
+const ownersDDL = `CREATE TABLE IF NOT EXISTS "owners_sessions" (
+	id      text COLLATE "C" PRIMARY KEY,
+	state   bytea NOT NULL,
+	expires timestamptz NOT NULL,
+	owner   text COLLATE "C"
+);
+ALTER TABLE "owners_sessions" ADD COLUMN IF NOT EXISTS owner text COLLATE "C";
+CREATE INDEX IF NOT EXISTS "owners_sessions_expires_id_idx" ON "owners_sessions" (expires, id);
+CREATE INDEX IF NOT EXISTS "owners_sessions_owner_idx" ON "owners_sessions" (owner, expires, id) WHERE owner IS NOT NULL;
+`
+
+// sameAsFresh checks that table has the columns and indexes of the table
+// Migrate creates from scratch (f's).
+func sameAsFresh(t *testing.T, f *fixture, table string) {
+	t.Helper()
+	upgraded := catalogOf(t, f, table)
+	fresh := catalogOf(t, f, f.table)
+	for i := range fresh {
+		fresh[i] = strings.ReplaceAll(fresh[i], f.table, table)
+	}
+	if !slices.Equal(upgraded, fresh) {
+		t.Fatalf("the upgraded table:\n%s\na new one:\n%s", strings.Join(upgraded, "\n"), strings.Join(fresh, "\n"))
+	}
+}
 
 // catalogOf describes a table as the catalog has it: its columns (name,
 // type, collation, nullability, default) and the definitions of its
@@ -78,27 +106,13 @@ func TestMigrateUpgradesThePreviousTable(t *testing.T) {
 	if err := old.Ping(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	type row struct {
-		ID, State string
-		Expires   time.Time
-		Owner     *string
-	}
-	r, err := f.pool.Query(f.ctx, `SELECT id, encode(state, 'escape'), expires, owner FROM old_sessions ORDER BY id COLLATE "C"`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := pgx.CollectRows(r, pgx.RowToStructByPos[row])
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []row{{"empty", "", t0.Add(time.Hour), nil}, {"expired", "E", t0.Add(-time.Second), nil}, {"live", "L", t0.Add(time.Hour), nil}}
-	if !slices.EqualFunc(rows, want, func(a, b row) bool {
-		return a.ID == b.ID && a.State == b.State && a.Expires.Equal(b.Expires) && a.Owner == nil
-	}) {
+	rows := upgradedRows(t, f, "old_sessions")
+	want := []upgradedRow{{"empty", "", t0.Add(time.Hour), nil, 1}, {"expired", "E", t0.Add(-time.Second), nil, 1}, {"live", "L", t0.Add(time.Hour), nil, 1}}
+	if !slices.EqualFunc(rows, want, upgradedRow.equal) {
 		t.Fatalf("rows after the upgrade:\n%v\nwant\n%v", rows, want)
 	}
 	rec, err := old.Load(f.ctx, "live")
-	if err != nil || string(rec.State) != "L" || !rec.Expires.Equal(t0.Add(time.Hour)) || rec.Owner != "" {
+	if err != nil || string(rec.State) != "L" || !rec.Expires.Equal(t0.Add(time.Hour)) || rec.Owner != "" || rec.Version != 1 {
 		t.Fatalf("Load after the upgrade: %+v, %v", rec, err)
 	}
 	if err := old.CreateOwned(f.ctx, "mine", "alice", nil, time.Hour, 2); err != nil {
@@ -112,14 +126,93 @@ func TestMigrateUpgradesThePreviousTable(t *testing.T) {
 	}
 
 	// The same columns and indexes as a table Migrate creates.
-	upgraded := catalogOf(t, f, "old_sessions")
-	fresh := catalogOf(t, f, f.table)
-	for i := range fresh {
-		fresh[i] = strings.ReplaceAll(fresh[i], f.table, "old_sessions")
+	sameAsFresh(t, f, "old_sessions")
+}
+
+// upgradedRow is a row of an upgraded table, as its columns have it.
+type upgradedRow struct {
+	ID, State string
+	Expires   time.Time
+	Owner     *string
+	Version   int64
+}
+
+func (a upgradedRow) equal(b upgradedRow) bool {
+	return a.ID == b.ID && a.State == b.State && a.Expires.Equal(b.Expires) &&
+		(a.Owner == nil) == (b.Owner == nil) && (a.Owner == nil || *a.Owner == *b.Owner) && a.Version == b.Version
+}
+
+func upgradedRows(t *testing.T, f *fixture, table string) []upgradedRow {
+	t.Helper()
+	r, err := f.pool.Query(f.ctx, `SELECT id, encode(state, 'escape'), expires, owner, version FROM `+table+` ORDER BY id COLLATE "C"`)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !slices.Equal(upgraded, fresh) {
-		t.Fatalf("the upgraded table:\n%s\na new one:\n%s", strings.Join(upgraded, "\n"), strings.Join(fresh, "\n"))
+	rows, err := pgx.CollectRows(r, pgx.RowToStructByPos[upgradedRow])
+	if err != nil {
+		t.Fatal(err)
 	}
+	return rows
+}
+
+// A table made by the version before versions (it has owners), holding
+// sessions, is upgraded in place under the migration lock: every row is
+// kept, at version 1, owners and all, and the store works on it, versions
+// included. Migrate is idempotent, and the upgraded table is the one
+// Migrate makes from scratch.
+func TestMigrateUpgradesTheOwnersTable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if _, err := f.pool.Exec(f.ctx, ownersDDL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pool.Exec(f.ctx, `INSERT INTO owners_sessions VALUES
+		('live', 'L', $1, NULL), ('mine', 'M', $1, 'alice'), ('expired', 'E', $2, 'alice')`, t0.Add(time.Hour), t0.Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	old, err := New(f.pool, Options{Table: "owners_sessions", Clock: f.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Ping(f.ctx); !errors.Is(err, ErrTableShape) || !strings.Contains(err.Error(), "no column version (want bigint; Migrate adds it)") ||
+		strings.Contains(err.Error(), "column owner") {
+		t.Fatalf("Ping on the owners version's table: %v", err)
+	}
+	// Before the upgrade, the store refuses the table without running a
+	// statement on it.
+	if _, err := old.Load(f.ctx, "live"); !errors.Is(err, ErrTableShape) || store.IsAmbiguous(err) {
+		t.Fatalf("Load before the upgrade: %v, want a definite ErrTableShape", err)
+	}
+	for range 2 {
+		if err := old.Migrate(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := old.Ping(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	alice := "alice"
+	want := []upgradedRow{{"expired", "E", t0.Add(-time.Second), &alice, 1}, {"live", "L", t0.Add(time.Hour), nil, 1}, {"mine", "M", t0.Add(time.Hour), &alice, 1}}
+	if rows := upgradedRows(t, f, "owners_sessions"); !slices.EqualFunc(rows, want, upgradedRow.equal) {
+		t.Fatalf("rows after the upgrade:\n%v\nwant\n%v", rows, want)
+	}
+	rec, err := old.Load(f.ctx, "mine")
+	if err != nil || string(rec.State) != "M" || rec.Owner != "alice" || rec.Version != 1 {
+		t.Fatalf("Load after the upgrade: %+v, %v", rec, err)
+	}
+	if v, err := old.UpdateIf(f.ctx, "mine", 1, []byte("M2"), store.KeepTTL); err != nil || v != 2 {
+		t.Fatalf("UpdateIf after the upgrade: %d, %v", v, err)
+	}
+	if _, err := old.UpdateIf(f.ctx, "live", 2, nil, time.Hour); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("UpdateIf at the wrong version after the upgrade: %v", err)
+	}
+	if v, err := old.ChangeIDIf(f.ctx, "live", "expired", 1, nil); err != nil || v != 2 {
+		t.Fatalf("ChangeIDIf onto the expired row after the upgrade: %d, %v", v, err)
+	}
+	if ids, err := old.Scan(f.ctx, "", 10); err != nil || join(ids) != "[expired mine]" {
+		t.Fatalf("Scan after the upgrade: %v, %v", ids, err)
+	}
+	sameAsFresh(t, f, "owners_sessions")
 }
 
 // A table that is neither the current shape nor the previous version's is
@@ -139,6 +232,12 @@ func TestMigrateRefusesAWrongTableChangingNothing(t *testing.T) {
 		{`(id text COLLATE "C" PRIMARY KEY, state text NOT NULL, expires timestamptz NOT NULL)`, "column state is text, want bytea"},
 		// An owner column of the wrong type: not re-added, not changed.
 		{`(id text COLLATE "C" PRIMARY KEY, state bytea NOT NULL, expires timestamptz NOT NULL, owner integer)`, "column owner is integer, want text"},
+		// The owners version's columns, with a version column of the
+		// wrong type, or nullable.
+		{`(id text COLLATE "C" PRIMARY KEY, state bytea NOT NULL, expires timestamptz NOT NULL, owner text COLLATE "C", version integer NOT NULL DEFAULT 1)`,
+			"column version is integer, want bigint"},
+		{`(id text COLLATE "C" PRIMARY KEY, state bytea NOT NULL, expires timestamptz NOT NULL, owner text COLLATE "C", version bigint)`,
+			"column version is nullable, want NOT NULL"},
 		// An extra NOT NULL column.
 		{`(id text COLLATE "C" PRIMARY KEY, state bytea NOT NULL, expires timestamptz NOT NULL, tenant text NOT NULL)`,
 			"extra column tenant is NOT NULL without a default"},
@@ -210,33 +309,42 @@ func TestMigrateOnACurrentTableTakesNoLock(t *testing.T) {
 	}
 }
 
-// MigrationSQL run by hand upgrades the previous version's table too.
+// MigrationSQL run by hand upgrades the earlier versions' tables too.
 func TestMigrationSQLUpgrades(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	if _, err := f.pool.Exec(f.ctx, previousDDL); err != nil {
-		t.Fatal(err)
-	}
-	sql, err := MigrationSQL("", "old_sessions")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if _, err := f.pool.Exec(f.ctx, sql); err != nil {
+	for table, ddl := range map[string]string{"old_sessions": previousDDL, "owners_sessions": ownersDDL} {
+		if _, err := f.pool.Exec(f.ctx, ddl); err != nil {
 			t.Fatal(err)
 		}
-	}
-	s, err := New(f.pool, Options{Table: "old_sessions", Clock: clock.NewSim(t0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Ping(f.ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateOwned(f.ctx, "a", "alice", nil, time.Hour, 1); err != nil {
-		t.Fatal(err)
-	}
-	if rec, err := s.Load(f.ctx, "a"); err != nil || rec.Owner != "alice" {
-		t.Fatalf("Load: %+v, %v", rec, err)
+		if _, err := f.pool.Exec(f.ctx, "INSERT INTO "+table+" (id, state, expires) VALUES ('old', '', $1)", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		sql, err := MigrationSQL("", table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := f.pool.Exec(f.ctx, sql); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := New(f.pool, Options{Table: table, Clock: clock.NewSim(t0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ping(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateOwned(f.ctx, "a", "alice", nil, time.Hour, 1); err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := s.Load(f.ctx, "a"); err != nil || rec.Owner != "alice" || rec.Version != store.FirstVersion("a", "alice", nil, t0.Add(time.Hour)) {
+			t.Fatalf("%s: Load: %+v, %v", table, rec, err)
+		}
+		if rec, err := s.Load(f.ctx, "old"); err != nil || rec.Version != 1 {
+			t.Fatalf("%s: Load of a row from before: %+v, %v", table, rec, err)
+		}
+		sameAsFresh(t, f, table)
 	}
 }

@@ -12,9 +12,9 @@ import (
 // clock once, and runs its statements with that reading; sql_owners.go
 // says why the statements are shaped as they are.
 
-// CreateOwned stores a new session that belongs to owner, replacing an
-// expired record under id, or fails with store.ErrDuplicateID if a live
-// session has id. With a cap (cap, or else Limits.MaxPerOwner), the
+// CreateOwned stores a new session that belongs to owner, at its first
+// version, replacing an expired record under id, or fails with
+// store.ErrDuplicateID if a live session has id. With a cap (cap, or else Limits.MaxPerOwner), the
 // owner's oldest live sessions are removed in the same transaction so that
 // with the new one it has at most the cap; no owner ever has more, however
 // many logins run at once.
@@ -23,10 +23,12 @@ func (s *Store) CreateOwned(ctx context.Context, id store.ID, owner store.Owner,
 	if err != nil {
 		return err
 	}
+	seed := store.VersionSeedOf(ctx, id, owner, state) // as Create
 	now := s.instant()
+	expires := store.Expiry(now, ttl)
 	var lock, pre, main args
 	s.lockArgs(&lock, owner)
-	main.text(string(id)).bytes(nonNil(state)).instant(store.Expiry(now, ttl)).text(string(owner)).instant(now)
+	main.text(string(id)).bytes(nonNil(state)).instant(expires).text(string(owner)).instant(now).int8(versionParam(seed.At(expires)))
 	if cap == 0 {
 		// The lock only orders this login with the capped ones and
 		// RevokeAll of the same owner, whose reading of the owner's
@@ -83,7 +85,7 @@ func (s *Store) CreateOwned(ctx context.Context, id store.ID, owner store.Owner,
 			return store.ErrDuplicateID
 		case stable:
 			return nil
-		case attempt < maxUniqueAttempts && ctx.Err() == nil:
+		case attempt < maxReruns && ctx.Err() == nil:
 			// The statement changed nothing: one of the owner's sessions
 			// moved to a row the prelock had not locked. Again, with a
 			// snapshot that has it.
@@ -94,16 +96,17 @@ func (s *Store) CreateOwned(ctx context.Context, id store.ID, owner store.Owner,
 }
 
 // Cycle moves the live session at old to new, giving it state, an expiry
-// of now+ttl and owner (none if owner is empty) in one transaction, with
-// ChangeID's errors; with an owner and a cap, the owner's oldest other
-// live sessions are removed as in CreateOwned.
+// of now+ttl and owner (none if owner is empty) at old's version + 1, in
+// one transaction, with ChangeID's errors; with an owner and a cap, the
+// owner's oldest other live sessions are removed as in CreateOwned.
 func (s *Store) Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
 	cap, err := s.limits.CheckCycle(old, new, owner, state, ttl, cap)
 	if err != nil {
 		return err
 	}
 	if old == new {
-		return s.changeToSelf(ctx, "cycle", old)
+		_, err := s.changeToSelf(ctx, "cycle", old)
+		return err
 	}
 	now := s.instant()
 	var lock, pre, main args
@@ -124,24 +127,11 @@ func (s *Store) Cycle(ctx context.Context, old, new store.ID, owner store.Owner,
 		steps = []step{{&s.sql.ownerLock, lock.list()}, {&s.sql.prelock, pre.list()}, {&s.sql.cycleCapped, main.list()}}
 	}
 	capped := owner != "" && cap > 0
-	for attempt := 1; ; attempt++ {
-		stable := true
-		var srcLive, dstLive, moved int64
-		row := func(v [][]byte) (err error) {
-			if capped {
-				if stable, err = decodeBool(v[0]); err != nil {
-					return err
-				}
-				v = v[1:]
-			}
-			if srcLive, err = decodeMicros(v[0]); err != nil {
-				return err
-			}
-			if dstLive, err = decodeMicros(v[1]); err != nil {
-				return err
-			}
-			moved, err = decodeMicros(v[2])
-			return err
+	_, err = s.move(ctx, "cycle", 0, func() (move, error) {
+		var m move
+		row := m.read
+		if capped {
+			row = m.readStable
 		}
 		var err error
 		if steps == nil {
@@ -149,26 +139,9 @@ func (s *Store) Cycle(ctx context.Context, old, new store.ID, owner store.Owner,
 		} else {
 			_, err = s.writeBatch(ctx, "cycle", steps, row)
 		}
-		switch {
-		case err != nil:
-			return err
-		case !stable:
-			// Changed nothing, as in CreateOwned.
-		case srcLive == 0:
-			return store.ErrNotFound
-		case dstLive > 0:
-			return store.ErrDuplicateID
-		case moved == 1:
-			return nil
-		}
-		// Not stable, or ChangeID's case of a source renamed to old
-		// after the snapshot: nothing changed, and the statement runs
-		// again with a fresh snapshot.
-		if attempt < maxUniqueAttempts && ctx.Err() == nil {
-			continue
-		}
-		return fmt.Errorf("pgstore: cycle: the sessions kept changing under the statement (%d attempts)", attempt)
-	}
+		return m, err
+	})
+	return err
 }
 
 // lockArgs encodes the advisory lock's parameters for owner.
@@ -258,7 +231,7 @@ func (s *Store) RevokeAll(ctx context.Context, owner store.Owner, except ...stor
 			return 0, err
 		case stable:
 			return int(n), nil
-		case attempt < maxUniqueAttempts && ctx.Err() == nil:
+		case attempt < maxReruns && ctx.Err() == nil:
 			continue // changed nothing, as in CreateOwned
 		}
 		return 0, fmt.Errorf("pgstore: revoke all: the owner's sessions kept changing under the statement (%d attempts)", attempt)

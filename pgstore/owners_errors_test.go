@@ -29,8 +29,9 @@ func (f *fixture) dump() []string {
 	return out
 }
 
-// ownerWrites are the owner operations that must lock alice's row "a1"
-// (live, extendable by Touch): each runs into whatever holds it.
+// ownerWrites are the operations on alice's sessions that must lock her
+// row "a1" (live, extendable by Touch, at a1Version): each runs into
+// whatever holds it.
 func ownerWrites(ctx context.Context, s *Store) map[string]func() error {
 	return map[string]func() error{
 		// At the cap (alice has a1 and a2): the login must lock her rows.
@@ -41,8 +42,13 @@ func ownerWrites(ctx context.Context, s *Store) map[string]func() error {
 		"Revoke":             func() error { return s.Revoke(ctx, "alice", store.HandleOf("a1")) },
 		"RevokeAll":          func() error { _, err := s.RevokeAll(ctx, "alice"); return err },
 		"Touch":              func() error { _, err := s.Touch(ctx, "a1", 2*time.Hour, 0); return err },
+		"UpdateIf":           func() error { _, err := s.UpdateIf(ctx, "a1", a1Version, nil, time.Hour); return err },
+		"ChangeIDIf":         func() error { _, err := s.ChangeIDIf(ctx, "a1", "n5", a1Version, nil); return err },
 	}
 }
+
+// a1Version is the version ownedFixture creates a1 at.
+var a1Version = store.FirstVersion("a1", "alice", []byte("a1"), t0.Add(time.Hour))
 
 func ownedFixture(t *testing.T) *fixture {
 	f := newFixture(t)

@@ -293,7 +293,7 @@ func TestTouch(t *testing.T) {
 	w.touch("plain", 2*time.Hour, time.Second)
 }
 
-// Update, UpdateTTL and ChangeID (by renaming or over an expired target)
+// Update, UpdateTTL and ChangeID (to a free ID or over an expired target)
 // keep a session's owner.
 func TestOwnerKeptByUpdatesAndMoves(t *testing.T) {
 	t.Parallel()

@@ -35,7 +35,10 @@ var wantColumns = []struct {
 	// nullable: must be nullable and have no default, because Create
 	// stores NULL there (no owner) by not naming it.
 	nullable bool
-	// added: the column a table made by an earlier version lacks, which
+	// notNull: must be NOT NULL, because a NULL there means nothing the
+	// statements could answer with.
+	notNull string
+	// added: a column a table made by an earlier version lacks, which
 	// Migrate adds; Ping requires it.
 	added bool
 }{
@@ -43,6 +46,7 @@ var wantColumns = []struct {
 	{name: "state", typ: "bytea"},
 	{name: "expires", typ: "timestamp with time zone"},
 	{name: "owner", typ: "text", byteOrder: "owners must compare as bytes", nullable: true, added: true},
+	{name: "version", typ: "bigint", notNull: "every record has a version", added: true},
 }
 
 // querier is what the shape query runs on: a connection, or Migrate's
@@ -137,6 +141,9 @@ func shapeProblems(relkind string, found map[string]column, upgradable bool) []s
 		}
 		if w.nullable && *c.notNull {
 			problems = append(problems, fmt.Sprintf("column %s is NOT NULL, want nullable (NULL: a session without one)", w.name))
+		}
+		if w.notNull != "" && !*c.notNull {
+			problems = append(problems, fmt.Sprintf("column %s is nullable, want NOT NULL (%s)", w.name, w.notNull))
 		}
 		if w.nullable && *c.hasDefault {
 			problems = append(problems, fmt.Sprintf("column %s has a default or is generated, want neither (a session made by Create has none)", w.name))

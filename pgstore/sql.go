@@ -27,16 +27,17 @@ type statements struct {
 	// of whether there is anything left to do.
 	indexes []string
 
-	insert, create, load, update, updateTTL, delete statement
-	changeID, isLive, deleteExpired, sweep          statement
-	cleanCheck                                      statement
+	create, load, update, updateTTL, delete statement
+	changeID, liveVersion, deleteExpired    statement
+	sweep, cleanCheck                       statement
 	owners
+	versions
 }
 
 // MigrationSQL returns the idempotent DDL that creates the session table and
 // its indexes, or brings a table made by an earlier version up to date (it
-// adds the owner column and its index), for teams that run migrations with
-// their own tool. schema may be empty (the table then lands in the first
+// adds the owner and version columns and the owner index), for teams that
+// run migrations with their own tool. schema may be empty (the table then lands in the first
 // schema of the search_path); table empty means DefaultTable. The schema
 // itself must already exist. Migrate runs the same SQL, after checking the
 // shape of a table that already exists, and only if something is missing;
@@ -78,99 +79,66 @@ func buildStatements(schema, table string) (statements, error) {
 		// as bytes too; the partial index on (owner, expires, id) holds
 		// only owned rows and yields one owner's in List's and eviction's
 		// order, so the owner operations cost what that owner has, whatever
-		// the table holds. A table made before owners existed gets the
-		// column from the ALTER: nullable and without a default, adding it
-		// rewrites nothing.
+		// the table holds. version counts the writes to a session
+		// (store.Versioner); every statement sets it, and its default is
+		// for the rows of an upgraded table and for writers that predate
+		// it. A table made by an earlier version gets the missing columns
+		// from the ALTER, in one statement: owner nullable and without a
+		// default, version with a constant default, so adding either
+		// rewrites nothing and every existing row reads version 1 (a
+		// record created since starts at its store.FirstVersion).
 		migrate: `CREATE TABLE IF NOT EXISTS ` + t + ` (
 	id      text COLLATE "C" PRIMARY KEY,
 	state   bytea NOT NULL,
 	expires timestamptz NOT NULL,
-	owner   text COLLATE "C"
+	owner   text COLLATE "C",
+	version bigint NOT NULL DEFAULT 1
 );
-ALTER TABLE ` + t + ` ADD COLUMN IF NOT EXISTS owner text COLLATE "C";
+ALTER TABLE ` + t + `
+	ADD COLUMN IF NOT EXISTS owner text COLLATE "C",
+	ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1;
 CREATE INDEX IF NOT EXISTS ` + index.Sanitize() + ` ON ` + t + ` (expires, id);
 CREATE INDEX IF NOT EXISTS ` + ownerIndex.Sanitize() + ` ON ` + t + ` (owner, expires, id) WHERE owner IS NOT NULL;
 `,
-		// $1 id, $2 state, $3 expires. Create's common case: a fresh ID.
-		// A plain INSERT is cheaper than the upsert below (no speculative
-		// insertion); when a record holds the ID it fails with
-		// unique_violation, rolled back, and the upsert runs instead.
-		insert: newStatement(`INSERT INTO `+t+` (id, state, expires) VALUES ($1, $2, $3)`,
-			[]uint32{oidText, oidBytea, oidTimestamptz}, nil),
-		// $1 id, $2 state, $3 expires, $4 now. The conflict arm replaces
-		// only an expired row, owner and all (Create's session has none);
-		// a live one leaves zero rows affected.
-		create: newStatement(`INSERT INTO `+t+` AS s (id, state, expires) VALUES ($1, $2, $3)
-ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = NULL
+		// $1 id, $2 state, $3 expires, $4 now, $5 version (its first,
+		// store.FirstVersion, computed in Go). An upsert whose conflict
+		// arm replaces only an expired row, owner and all (Create's
+		// session has none); a live one leaves zero rows affected. The
+		// conflict is never an error: a plain INSERT, cheaper by a
+		// little, failed with unique_violation on a taken ID, and the
+		// server logged the ID with it ("Key (id)=(...) already
+		// exists"), as it would for a Create of one ID racing another.
+		create: newStatement(`INSERT INTO `+t+` AS s (id, state, expires, version) VALUES ($1, $2, $3, $5)
+ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = NULL, version = EXCLUDED.version
 WHERE s.expires <= $4`,
-			[]uint32{oidText, oidBytea, oidTimestamptz, oidTimestamptz}, nil),
+			[]uint32{oidText, oidBytea, oidTimestamptz, oidTimestamptz, oidInt8}, nil),
 		// $1 id, $2 now. owner is NULL for a session without one.
-		load: newStatement(`SELECT state, expires, owner FROM `+t+` WHERE id = $1 AND expires > $2`,
-			[]uint32{oidText, oidTimestamptz}, []uint32{oidBytea, oidTimestamptz, oidText}),
+		load: newStatement(`SELECT state, expires, owner, version FROM `+t+` WHERE id = $1 AND expires > $2`,
+			[]uint32{oidText, oidTimestamptz}, []uint32{oidBytea, oidTimestamptz, oidText, oidInt8}),
 		// $1 id, $2 state, $3 expires, $4 now. Only a live row matches, so
 		// an update never brings a session back. The owner is kept, here
-		// and in updateTTL, by not being named.
-		update: newStatement(`UPDATE `+t+` SET state = $2, expires = $3 WHERE id = $1 AND expires > $4`,
+		// and in updateTTL, by not being named; every write to a live row
+		// adds one to its version.
+		update: newStatement(`UPDATE `+t+` SET state = $2, expires = $3, version = version + 1 WHERE id = $1 AND expires > $4`,
 			[]uint32{oidText, oidBytea, oidTimestamptz, oidTimestamptz}, nil),
 		// $1 id, $2 expires, $3 now.
-		updateTTL: newStatement(`UPDATE `+t+` SET expires = $2 WHERE id = $1 AND expires > $3`,
+		updateTTL: newStatement(`UPDATE `+t+` SET expires = $2, version = version + 1 WHERE id = $1 AND expires > $3`,
 			[]uint32{oidText, oidTimestamptz, oidTimestamptz}, nil),
 		// $1 id. Liveness is decided in Go from the returned expiry, so
 		// the row goes whether or not it was live, in one statement.
 		delete: newStatement(`DELETE FROM `+t+` WHERE id = $1 RETURNING expires`,
 			[]uint32{oidText}, []uint32{oidTimestamptz}),
-		// $1 old, $2 new, $3 now. One row back: whether old is live,
-		// whether new is live, whether the session moved.
-		//  1. locked takes the row lock of whatever is at old and at new,
-		//     in byte order of ID, so that two ChangeIDs in opposite
-		//     directions wait for each other instead of deadlocking. Under
-		//     READ COMMITTED, a row another transaction changed is read at
-		//     its latest version once locked, so src and dst below see
-		//     old and new as they are, not as the snapshot had them.
-		//  2. A live target is ErrDuplicateID and nothing changes; so is a
-		//     source that is not live (ErrNotFound).
-		//  3. An expired target takes the session (state, expiry and
-		//     owner) in place (over), and the source row goes (gone).
-		//     Deleting the target and renaming the source instead would
-		//     replace the target's row by another one: a statement of
-		//     another client that had found the old row (an Update by an
-		//     instance whose clock still sees it live)
-		//     would wait for it, find it deleted, and report the session
-		//     missing although one was live under the ID throughout.
-		//     Updated in place, the row is followed to its new version.
-		//  4. With nothing at the target, the source row is renamed. A row
-		//     another transaction inserted at new after this statement's
-		//     snapshot makes the rename fail with unique_violation, and the
-		//     statement runs again with a fresh snapshot (Store.ChangeID):
-		//     the target is then seen, live or expired, and handled as
-		//     above, where reporting ErrDuplicateID for a target that may
-		//     be expired was wrong.
-		// The data-modifying parts run in an order forced by their data
-		// dependencies (gone reads over), and touch disjoint rows.
-		changeID: newStatement(`WITH locked AS MATERIALIZED (
-	SELECT id, state, expires, owner FROM `+t+` WHERE id = ANY (ARRAY[$1, $2]::text[])
-	ORDER BY id COLLATE "C" FOR UPDATE
-), src AS MATERIALIZED (
-	SELECT state, expires, owner FROM locked WHERE id = $1 AND expires > $3
-), dst AS MATERIALIZED (
-	SELECT expires > $3 AS live FROM locked WHERE id = $2
-), over AS (
-	UPDATE `+t+` AS t SET state = src.state, expires = src.expires, owner = src.owner FROM src
-	WHERE t.id = $2 AND EXISTS (SELECT 1 FROM dst WHERE NOT live)
-	RETURNING 1
-), gone AS (
-	DELETE FROM `+t+` WHERE id = $1 AND EXISTS (SELECT 1 FROM over)
-	RETURNING 1
-), renamed AS (
-	UPDATE `+t+` SET id = $2 WHERE id = $1 AND EXISTS (SELECT 1 FROM src) AND NOT EXISTS (SELECT 1 FROM dst)
-	RETURNING 1
-)
-SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM dst WHERE live),
-	(SELECT count(*) FROM over) + (SELECT count(*) FROM renamed) + 0 * (SELECT count(*) FROM gone)`,
-			[]uint32{oidText, oidText, oidTimestamptz}, []uint32{oidInt8, oidInt8, oidInt8}),
-		// $1 id, $2 now. Used only by ChangeID(old, old): a row means live.
-		isLive: newStatement(`SELECT true FROM `+t+` WHERE id = $1 AND expires > $2`,
-			[]uint32{oidText, oidTimestamptz}, []uint32{oidBool}),
+		// $1 old, $2 new, $3 now. The session moves with its state,
+		// expiry and owner, at its version + 1 (see moveSQL).
+		changeID: newStatement(`WITH `+moveSQL{
+			t: t, old: "$1::text", new: "$2::text", now: "$3::timestamptz",
+			locks: "state, owner", state: "src.state", expires: "src.expires", owner: "src.owner",
+		}.parts()+`
+SELECT `+moveResult,
+			[]uint32{oidText, oidText, oidTimestamptz}, moveResultOIDs),
+		// $1 id, $2 now. ChangeID(id, id) and the like: a row means live.
+		liveVersion: newStatement(`SELECT version FROM `+t+` WHERE id = $1 AND expires > $2`,
+			[]uint32{oidText, oidTimestamptz}, []uint32{oidInt8}),
 		// $1 now, $2 limit (NULL: all). DELETE has no LIMIT in PostgreSQL,
 		// so the batch is chosen by a subquery that walks the (expires, id)
 		// index in order, evaluated once into an array whose rows the
@@ -250,16 +218,15 @@ LEFT JOIN pg_collation co ON co.oid = a.attcollation
 ORDER BY a.attnum`,
 	}
 	st.owners = buildOwners(t)
-	upsert := st.create
-	st.insert.onUnique = &upsert
-	st.changeID.retryUnique = true
+	st.versions = buildVersions(t)
 	return st, nil
 }
 
 // operations lists the statements the store's operations run.
 func (st *statements) operations() []*statement {
-	return append([]*statement{&st.insert, &st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.isLive, &st.deleteExpired, &st.sweep, &st.cleanCheck},
-		st.owners.operations()...)
+	all := []*statement{&st.create, &st.load, &st.update, &st.updateTTL, &st.delete, &st.changeID, &st.liveVersion, &st.deleteExpired, &st.sweep, &st.cleanCheck}
+	all = append(all, st.owners.operations()...)
+	return append(all, st.versions.operations()...)
 }
 
 // checkIdent rejects names PostgreSQL would not keep as given. Valid names

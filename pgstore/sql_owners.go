@@ -31,13 +31,14 @@ import (
 //     snapshot that includes whatever the previous holder committed.
 //   - Those that read the set then lock all of the owner's rows, live or
 //     expired, in ID order (prelock), before the statement that decides:
-//     nothing else can then change them (Update, Touch, Delete, ChangeID,
-//     cleanups all lock the row they change), and an expired row cannot
+//     nothing else can then change them (Update, UpdateIf, Touch,
+//     Delete, the moves, cleanups all lock the row they change), and an expired row cannot
 //     be made live under them by an instance whose clock is behind.
-//   - One way is left for a row to join the set without the advisory
-//     lock: ChangeID moving one of the owner's sessions onto an expired
-//     row at another ID, whose owner it takes in place, committed after
-//     the prelock's snapshot. The deciding statement therefore locks the
+//   - One way is left for the set to change without the advisory lock:
+//     a move (ChangeID, ChangeIDIf) of one of the owner's sessions to
+//     another ID, into an expired row there, which takes its owner in
+//     place, or into a new row, committed after the prelock's snapshot.
+//     The deciding statement therefore locks the
 //     owner's rows once more (mine) and compares what it locked with its
 //     snapshot (stable): if any row changed, moved or went since the
 //     snapshot, the statement writes nothing and runs again. Normally the
@@ -105,14 +106,15 @@ func buildOwners(t string) owners {
 )
 SELECT count(*) FROM locked`,
 			[]uint32{oidText, oidText, oidText}, []uint32{oidInt8}),
-		// $1 id, $2 state, $3 expires, $4 owner, $5 now. CreateOwned
-		// without a cap: Create's upsert, with the owner.
-		createOwned: newStatement(`INSERT INTO `+t+` AS s (id, state, expires, owner) VALUES ($1, $2, $3, $4)
-ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = EXCLUDED.owner
+		// $1 id, $2 state, $3 expires, $4 owner, $5 now, $6 version (its
+		// first, store.FirstVersion). CreateOwned without a cap: Create's
+		// upsert, with the owner.
+		createOwned: newStatement(`INSERT INTO `+t+` AS s (id, state, expires, owner, version) VALUES ($1, $2, $3, $4, $6)
+ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = EXCLUDED.owner, version = EXCLUDED.version
 WHERE s.expires <= $5`,
-			[]uint32{oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz}, nil),
-		// $1 id, $2 state, $3 expires, $4 owner, $5 now, $6 cap (>= 1).
-		// A login with room under the cap: one row back, room (the owner
+			[]uint32{oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz, oidInt8}, nil),
+		// $1 id, $2 state, $3 expires, $4 owner, $5 now, $6 version, $7 cap
+		// (>= 1). A login with room under the cap: one row back, room (the owner
 		// has fewer than cap live sessions) and put (1: the session was
 		// stored, only if there was room). It needs no row locks, under
 		// the owner's lock: every operation that adds to an owner's live
@@ -131,15 +133,16 @@ WHERE s.expires <= $5`,
 		createRoomy: newStatement(`WITH n AS MATERIALIZED (
 	SELECT count(*) AS live FROM `+t+` WHERE owner = $4::text AND expires > $5::timestamptz
 ), put AS (
-	INSERT INTO `+t+` AS s (id, state, expires, owner)
-	SELECT $1::text, $2::bytea, $3::timestamptz, $4::text FROM n WHERE n.live < $6::int8
-	ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = EXCLUDED.owner
+	INSERT INTO `+t+` AS s (id, state, expires, owner, version)
+	SELECT $1::text, $2::bytea, $3::timestamptz, $4::text, $6::int8 FROM n WHERE n.live < $7::int8
+	ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = EXCLUDED.owner, version = EXCLUDED.version
 	WHERE s.expires <= $5::timestamptz
 	RETURNING 1
 )
-SELECT (SELECT live FROM n) < $6::int8, (SELECT count(*) FROM put)`,
-			[]uint32{oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz, oidInt8}, []uint32{oidBool, oidInt8}),
-		// $1 id, $2 state, $3 expires, $4 owner, $5 now, $6 cap (>= 1).
+SELECT (SELECT live FROM n) < $7::int8, (SELECT count(*) FROM put)`,
+			[]uint32{oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz, oidInt8, oidInt8}, []uint32{oidBool, oidInt8}),
+		// $1 id, $2 state, $3 expires, $4 owner, $5 now, $6 version, $7 cap
+		// (>= 1).
 		// One row back: stable, put (1: the session was stored), evicted.
 		//  - put is the upsert of createOwned; it reads the row at id at
 		//    its latest version, whatever the snapshot says, and stores
@@ -154,53 +157,43 @@ SELECT (SELECT live FROM n) < $6::int8, (SELECT count(*) FROM put)`,
 		createCapped: newStatement(`WITH mine AS MATERIALIZED (
 	SELECT id, expires, ctid FROM `+t+` WHERE owner = $4::text FOR UPDATE
 ), `+stableSQL(t, "$4::text")+`, put AS (
-	INSERT INTO `+t+` AS s (id, state, expires, owner)
-	SELECT $1::text, $2::bytea, $3::timestamptz, $4::text FROM stable WHERE ok
-	ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = EXCLUDED.owner
+	INSERT INTO `+t+` AS s (id, state, expires, owner, version)
+	SELECT $1::text, $2::bytea, $3::timestamptz, $4::text, $6::int8 FROM stable WHERE ok
+	ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, expires = EXCLUDED.expires, owner = EXCLUDED.owner, version = EXCLUDED.version
 	WHERE s.expires <= $5::timestamptz
 	RETURNING 1
 ), evicted AS (
 	DELETE FROM `+t+` WHERE id = ANY (ARRAY(
 		SELECT id FROM mine WHERE expires > $5::timestamptz
-		ORDER BY expires DESC, id COLLATE "C" DESC OFFSET $6::int8 - 1
+		ORDER BY expires DESC, id COLLATE "C" DESC OFFSET $7::int8 - 1
 	)) AND EXISTS (SELECT 1 FROM put)
 	RETURNING 1
 )
 SELECT (SELECT ok FROM stable), (SELECT count(*) FROM put), (SELECT count(*) FROM evicted)`,
-			[]uint32{oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz, oidInt8}, []uint32{oidBool, oidInt8, oidInt8}),
+			[]uint32{oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz, oidInt8, oidInt8}, []uint32{oidBool, oidInt8, oidInt8}),
 		// $1 old, $2 new, $3 state, $4 expires, $5 owner (NULL: none),
-		// $6 now. ChangeID's statement (see there for why each part),
-		// writing the new state, expiry and owner as it moves the session.
-		// One row back: whether old is live, whether new is live, whether
-		// the session moved.
-		cycle: newStatement(`WITH locked AS MATERIALIZED (
-	SELECT id, expires FROM `+t+` WHERE id = ANY (ARRAY[$1::text, $2::text])
-	ORDER BY id COLLATE "C" FOR UPDATE
-), `+cycleParts(t, "true")+`
-SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM dst WHERE live),
-	(SELECT count(*) FROM over) + (SELECT count(*) FROM renamed) + 0 * (SELECT count(*) FROM gone)`,
-			[]uint32{oidText, oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz}, []uint32{oidInt8, oidInt8, oidInt8}),
+		// $6 now. ChangeID's statement (moveSQL), giving the moved session
+		// the new state, expiry and owner, at old's version + 1.
+		cycle: newStatement(`WITH `+cycleMove(t, "")+`
+SELECT `+moveResult,
+			[]uint32{oidText, oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz}, moveResultOIDs),
 		// $1 old, $2 new, $3 state, $4 expires, $5 owner, $6 now, $7 cap
 		// (>= 1). cycle, moving only if stable, and evicting as
 		// createCapped does, only if the session moved, among the owner's
 		// live rows but old (which goes anyway, so it does not count) and
 		// new (not live, or nothing moves). One row back: stable, and
-		// cycle's three.
+		// cycle's.
 		cycleCapped: newStatement(`WITH mine AS MATERIALIZED (
 	SELECT id, expires, ctid FROM `+t+` WHERE owner = $5::text FOR UPDATE
-), `+stableSQL(t, "$5::text")+`, locked AS MATERIALIZED (
-	SELECT id, expires FROM `+t+` WHERE id = ANY (ARRAY[$1::text, $2::text])
-	ORDER BY id COLLATE "C" FOR UPDATE
-), `+cycleParts(t, "(SELECT ok FROM stable)")+`, evicted AS (
+), `+stableSQL(t, "$5::text")+`, `+cycleMove(t, "(SELECT ok FROM stable)")+`, evicted AS (
 	DELETE FROM `+t+` WHERE id = ANY (ARRAY(
 		SELECT id FROM mine WHERE expires > $6::timestamptz AND id <> $1::text
 		ORDER BY expires DESC, id COLLATE "C" DESC OFFSET $7::int8 - 1
-	)) AND (EXISTS (SELECT 1 FROM over) OR EXISTS (SELECT 1 FROM renamed))
+	)) AND EXISTS (SELECT 1 FROM put)
 	RETURNING 1
 )
-SELECT (SELECT ok FROM stable), (SELECT count(*) FROM src), (SELECT count(*) FROM dst WHERE live),
-	(SELECT count(*) FROM over) + (SELECT count(*) FROM renamed) + 0 * (SELECT count(*) FROM gone) + 0 * (SELECT count(*) FROM evicted)`,
-			[]uint32{oidText, oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz, oidInt8}, []uint32{oidBool, oidInt8, oidInt8, oidInt8}),
+SELECT (SELECT ok FROM stable), `+moveResult,
+			[]uint32{oidText, oidText, oidBytea, oidTimestamptz, oidText, oidTimestamptz, oidInt8}, append([]uint32{oidBool}, moveResultOIDs...)),
 		// $1 owner, $2 now. A range scan of the owner index, in its order.
 		list: newStatement(`SELECT id, expires FROM `+t+` WHERE owner = $1 AND expires > $2
 ORDER BY expires, id COLLATE "C"`,
@@ -228,7 +221,8 @@ SELECT (SELECT ok FROM stable), (SELECT count(*) FROM gone WHERE expires > $3::t
 			[]uint32{oidText, oidTextArray, oidTimestamptz}, []uint32{oidBool, oidInt8}),
 		// $1 id, $2 the new expiry (now+ttl), $3 now, $4 the latest expiry
 		// that moves by the resolution or more (computed in Go, later than
-		// now). The UPDATE matches only a live row it extends enough, so
+		// now). The UPDATE (a write: version + 1) matches only a live row
+		// it extends enough, so
 		// when the extension is too small it matches nothing and writes
 		// nothing: no row version, no WAL, no transaction ID, and the
 		// implicit transaction commits as a read. The SELECT returns the
@@ -241,40 +235,24 @@ SELECT (SELECT ok FROM stable), (SELECT count(*) FROM gone WHERE expires > $3::t
 		// runs again, with a fresh snapshot, rather than return a version
 		// that is no longer current (Store.Touch).
 		touch: newStatement(`WITH touched AS (
-	UPDATE `+t+` SET expires = $2 WHERE id = $1 AND expires > $3 AND expires <= $4
-	RETURNING state, expires, owner
+	UPDATE `+t+` SET expires = $2, version = version + 1 WHERE id = $1 AND expires > $3 AND expires <= $4
+	RETURNING state, expires, owner, version
 )
-SELECT state, expires, owner, true FROM touched
+SELECT state, expires, owner, version, true FROM touched
 UNION ALL
-SELECT state, expires, owner, expires > $4 FROM `+t+`
+SELECT state, expires, owner, version, expires > $4 FROM `+t+`
 WHERE id = $1 AND expires > $3 AND NOT EXISTS (SELECT 1 FROM touched)`,
-			[]uint32{oidText, oidTimestamptz, oidTimestamptz, oidTimestamptz}, []uint32{oidBytea, oidTimestamptz, oidText, oidBool}),
+			[]uint32{oidText, oidTimestamptz, oidTimestamptz, oidTimestamptz}, []uint32{oidBytea, oidTimestamptz, oidText, oidInt8, oidBool}),
 	}
-	// A rename onto a row inserted after the statement's snapshot: run
-	// again to see it, as ChangeID does.
-	o.cycle.retryUnique = true
-	o.cycleCapped.retryUnique = true
 	return o
 }
 
-// cycleParts is the part of the cycle statements after locked: src, dst,
-// over, gone and renamed, over and renamed writing only if guard holds.
-// Params: $1 old, $2 new, $3 state, $4 expires, $5 owner, $6 now.
-func cycleParts(t, guard string) string {
-	return `src AS MATERIALIZED (
-	SELECT 1 FROM locked WHERE id = $1::text AND expires > $6::timestamptz
-), dst AS MATERIALIZED (
-	SELECT expires > $6::timestamptz AS live FROM locked WHERE id = $2::text
-), over AS (
-	UPDATE ` + t + ` SET state = $3::bytea, expires = $4::timestamptz, owner = $5::text
-	WHERE id = $2::text AND ` + guard + ` AND EXISTS (SELECT 1 FROM src) AND EXISTS (SELECT 1 FROM dst WHERE NOT live)
-	RETURNING 1
-), gone AS (
-	DELETE FROM ` + t + ` WHERE id = $1::text AND EXISTS (SELECT 1 FROM over)
-	RETURNING 1
-), renamed AS (
-	UPDATE ` + t + ` SET id = $2::text, state = $3::bytea, expires = $4::timestamptz, owner = $5::text
-	WHERE id = $1::text AND ` + guard + ` AND EXISTS (SELECT 1 FROM src) AND NOT EXISTS (SELECT 1 FROM dst)
-	RETURNING 1
-)`
+// cycleMove is the move of the cycle statements, writing only if guard
+// holds ("" for always). Params: $1 old, $2 new, $3 state, $4 expires,
+// $5 owner, $6 now.
+func cycleMove(t, guard string) string {
+	return moveSQL{
+		t: t, old: "$1::text", new: "$2::text", now: "$6::timestamptz",
+		state: "$3::bytea", expires: "$4::timestamptz", owner: "$5::text", guard: guard,
+	}.parts()
 }

@@ -38,18 +38,20 @@ func (f *fixture) xminOf(id store.ID) string {
 	return v
 }
 
-// A Touch within the resolution writes nothing: the row version stays the
-// one Create wrote. One beyond it writes a new version.
+// A Touch within the resolution writes nothing: the row version (xmin and
+// ctid) and the record's version stay the ones Create wrote. One beyond it
+// writes a new row version, at the next version.
 func TestTouchWithinResolutionWritesNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.mustCreate("a", "A", time.Hour)
 	before := f.xminOf("a")
+	first := store.FirstVersion("a", "", []byte("A"), t0.Add(time.Hour))
 	for range 3 {
 		f.clk.Add(10 * time.Second)
 		rec, err := f.s.Touch(f.ctx, "a", time.Hour, time.Minute)
-		if err != nil || !rec.Expires.Equal(t0.Add(time.Hour)) || string(rec.State) != "A" {
-			t.Fatalf("Touch within the resolution: %+v, %v", rec, err)
+		if err != nil || !rec.Expires.Equal(t0.Add(time.Hour)) || string(rec.State) != "A" || rec.Version != first {
+			t.Fatalf("Touch within the resolution: %+v, %v; want version %d, as created", rec, err, first)
 		}
 		if after := f.xminOf("a"); after != before {
 			t.Fatalf("Touch within the resolution wrote a row version: %s, then %s", before, after)
@@ -64,8 +66,8 @@ func TestTouchWithinResolutionWritesNothing(t *testing.T) {
 	}
 	f.clk.Add(30 * time.Second) // a minute since Create
 	rec, err := f.s.Touch(f.ctx, "a", time.Hour, time.Minute)
-	if err != nil || !rec.Expires.Equal(t0.Add(time.Minute+time.Hour)) {
-		t.Fatalf("Touch by the resolution: %+v, %v", rec, err)
+	if err != nil || !rec.Expires.Equal(t0.Add(time.Minute+time.Hour)) || rec.Version != first+1 {
+		t.Fatalf("Touch by the resolution: %+v, %v; want version %d", rec, err, first+1)
 	}
 	if after := f.xminOf("a"); after == before {
 		t.Fatalf("Touch by the resolution wrote nothing (%s)", after)
@@ -97,7 +99,7 @@ func TestOwnerStatementsUseTheOwnerIndex(t *testing.T) {
 		{"revoke", &f.s.sql.revoke, []any{"owner2", string(store.HandleOf("id2"))}},
 		{"revoke all", &f.s.sql.revokeAll, []any{"owner2", []string{"id2"}, t0}},
 		{"prelock", &f.s.sql.prelock, []any{"owner2", "id1", nil}},
-		{"create capped", &f.s.sql.createCapped, []any{"new", []byte{}, t0.Add(time.Hour), "owner2", t0, int64(3)}},
+		{"create capped", &f.s.sql.createCapped, []any{"new", []byte{}, t0.Add(time.Hour), "owner2", t0, int64(7), int64(3)}},
 		{"cycle capped", &f.s.sql.cycleCapped, []any{"id2", "new", []byte{}, t0.Add(time.Hour), "owner2", t0, int64(3)}},
 	}
 	for _, p := range plans {

@@ -63,10 +63,12 @@ type Store struct {
 }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Pinger  = (*Store)(nil)
-	_ store.Owners  = (*Store)(nil)
-	_ store.Toucher = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Pinger    = (*Store)(nil)
+	_ store.Owners    = (*Store)(nil)
+	_ store.Toucher   = (*Store)(nil)
+	_ store.Versioner = (*Store)(nil)
+	_ store.Scanner   = (*Store)(nil)
 )
 
 // New returns a Store on pool. It validates the names and the limits
@@ -126,20 +128,14 @@ func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
 }
 
 // write runs a data-modifying statement built from the operation's clock
-// reading, calling row for each row it returns. Two failures roll the
-// statement back and are answered by running again, on the same connection
-// with the same parameters (and so the same clock reading):
-//
-//   - unique_violation, when st has an onUnique statement: that one runs
-//     instead (Create's INSERT finding the ID taken); when st is marked
-//     retryUnique, st runs again with a fresh snapshot, up to
-//     maxUniqueAttempts times (ChangeID meeting a target inserted after
-//     its snapshot);
-//   - a deadlock or serialization failure (two ChangeIDs swapping IDs wait
-//     on each other's new key and PostgreSQL aborts one; or the pool runs
-//     at a stricter isolation level): the same statement runs again, up to
-//     maxAttempts times, and then sees the winner's effect and gives the
-//     contract's answer instead of a generic error.
+// reading, calling row for each row it returns. A deadlock or
+// serialization failure (two moves in opposite directions wait on each
+// other and PostgreSQL aborts one; or the pool runs at a stricter
+// isolation level) rolls the statement back, and it runs again on the same
+// connection with the same parameters (and so the same clock reading), up
+// to maxAttempts times: it then sees the winner's effect and gives the
+// contract's answer instead of a generic error. No statement of pgstore
+// raises unique_violation, on any path: there is nothing to retry for it.
 func (s *Store) write(ctx context.Context, op string, st *statement, encode func(a *args, now time.Time), row func([][]byte) error) (pgconn.CommandTag, error) {
 	return s.writeAt(ctx, op, st, s.instant(), encode, row)
 }
@@ -155,17 +151,10 @@ func (s *Store) writeAt(ctx context.Context, op string, st *statement, now time.
 	var a args
 	encode(&a, now)
 	for attempt := 1; ; attempt++ {
-		// A statement takes the leading arguments it declares: Create's
-		// INSERT has no use for the instant its upsert compares with.
-		tag, rerr := s.run(ctx, conn, st, a.list()[:len(st.params)], row)
+		tag, rerr := s.run(ctx, conn, st, a.list(), row)
 		switch {
 		case rerr == nil:
 			return tag, nil
-		case st.onUnique != nil && sqlState(rerr.err) == "23505":
-			st = st.onUnique
-			continue
-		case st.retryUnique && attempt < maxUniqueAttempts && ctx.Err() == nil && sqlState(rerr.err) == "23505":
-			continue
 		case attempt < maxAttempts && ctx.Err() == nil && isConflict(rerr.err):
 			continue
 		case !rerr.executed:
@@ -193,9 +182,12 @@ func (s *Store) read(ctx context.Context, op string, st *statement, a *args, row
 // maxAttempts bounds how often a statement that lost a conflict is run.
 const maxAttempts = 5
 
-// maxUniqueAttempts bounds how often a retryUnique statement runs: each
-// rerun needs yet another row inserted at its key while it ran.
-const maxUniqueAttempts = 20
+// maxReruns bounds how often an operation runs its statement again
+// because what it read changed under it (a row moved or rewritten after
+// the statement's snapshot, see moveSQL, Touch, UpdateIf and the owner
+// statements): each rerun needs yet another concurrent write to the rows
+// it is about.
+const maxReruns = 20
 
 // isConflict reports a deadlock or serialization failure.
 func isConflict(err error) bool {
@@ -214,26 +206,27 @@ func sqlState(err error) string {
 	return ""
 }
 
-// Create stores a new session, replacing an expired record under id, or
-// fails with store.ErrDuplicateID if a live session has id.
+// Create stores a new session at its first version (store.FirstVersion),
+// replacing an expired record under id, or fails with
+// store.ErrDuplicateID if a live session has id.
 func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
-	return s.putState(ctx, "create", &s.sql.insert, id, state, ttl, store.ErrDuplicateID)
-}
-
-// putState runs Create's or Update's statement ($1 id, $2 state,
-// $3 expires, $4 now) and returns none if it affected no row.
-func (s *Store) putState(ctx context.Context, op string, st *statement, id store.ID, state []byte, ttl time.Duration, none error) error {
 	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
 		return err
 	}
-	tag, err := s.write(ctx, op, st, func(a *args, now time.Time) {
-		a.text(string(id)).bytes(nonNil(state)).instant(store.Expiry(now, ttl)).instant(now)
+	// The first version is numbered from the fields the outermost layer
+	// was given (a layer over this store may have hashed the ID or sealed
+	// the state), and the state is hashed before the clock is read, so
+	// that the reading is as close to the statement as it can be.
+	seed := store.VersionSeedOf(ctx, id, "", state)
+	tag, err := s.write(ctx, "create", &s.sql.create, func(a *args, now time.Time) {
+		expires := store.Expiry(now, ttl)
+		a.text(string(id)).bytes(nonNil(state)).instant(expires).instant(now).int8(versionParam(seed.At(expires)))
 	}, nil)
 	if err != nil {
 		return err
 	}
 	if tag.RowsAffected() == 0 {
-		return none
+		return store.ErrDuplicateID
 	}
 	return nil
 }
@@ -251,12 +244,8 @@ func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 // load runs the load statement with a ($1 id, $2 now).
 func (s *Store) load(ctx context.Context, op string, a *args) (store.Record, error) {
 	var rec store.Record
-	tag, err := s.read(ctx, op, &s.sql.load, a, func(v [][]byte) (err error) {
-		// The values live in pgconn's read buffer until the next row.
-		rec.State = append(make([]byte, 0, len(v[0])), v[0]...)
-		rec.Owner = decodeOwner(v[2])
-		rec.Expires, err = decodeInstant(v[1])
-		return err
+	tag, err := s.read(ctx, op, &s.sql.load, a, func(v [][]byte) error {
+		return decodeRecord(&rec, v)
 	})
 	switch {
 	case err != nil:
@@ -267,10 +256,34 @@ func (s *Store) load(ctx context.Context, op string, a *args) (store.Record, err
 	return rec, nil
 }
 
+// decodeRecord reads a row of state, expires, owner and version. The values
+// live in pgconn's read buffer until the next row: the state is copied.
+func decodeRecord(rec *store.Record, v [][]byte) (err error) {
+	rec.State = append(make([]byte, 0, len(v[0])), v[0]...)
+	rec.Owner = decodeOwner(v[2])
+	if rec.Expires, err = decodeInstant(v[1]); err != nil {
+		return err
+	}
+	rec.Version, err = decodeVersion(v[3])
+	return err
+}
+
 // Update replaces the state and expiry of a live session, or fails with
 // store.ErrNotFound.
 func (s *Store) Update(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
-	return s.putState(ctx, "update", &s.sql.update, id, state, ttl, store.ErrNotFound)
+	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
+		return err
+	}
+	tag, err := s.write(ctx, "update", &s.sql.update, func(a *args, now time.Time) {
+		a.text(string(id)).bytes(nonNil(state)).instant(store.Expiry(now, ttl)).instant(now)
+	}, nil)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 // UpdateTTL moves the expiry of a live session to now+ttl, or fails with
@@ -321,8 +334,9 @@ func (s *Store) Delete(ctx context.Context, id store.ID) error {
 }
 
 // ChangeID moves a live session from old to new atomically, keeping its
-// state and expiry and replacing an expired record at new. It fails with
-// store.ErrNotFound if old is not live and store.ErrDuplicateID if new is.
+// state, expiry and owner and replacing an expired record at new. It fails
+// with store.ErrNotFound if old is not live and store.ErrDuplicateID if new
+// is.
 func (s *Store) ChangeID(ctx context.Context, old, new store.ID) error {
 	if err := old.Validate(); err != nil {
 		return err
@@ -331,58 +345,39 @@ func (s *Store) ChangeID(ctx context.Context, old, new store.ID) error {
 		return err
 	}
 	if old == new {
-		return s.changeToSelf(ctx, "change id", old)
+		_, err := s.changeToSelf(ctx, "change id", old)
+		return err
 	}
-	for attempt := 1; ; attempt++ {
-		var srcLive, dstLive, moved int64
-		_, err := s.write(ctx, "change id", &s.sql.changeID, func(a *args, now time.Time) {
+	now := s.instant() // once, however often the statement runs
+	_, err := s.move(ctx, "change id", 0, func() (move, error) {
+		var m move
+		_, err := s.writeAt(ctx, "change id", &s.sql.changeID, now, func(a *args, now time.Time) {
 			a.text(string(old)).text(string(new)).instant(now)
-		}, func(v [][]byte) (err error) {
-			if srcLive, err = decodeMicros(v[0]); err != nil {
-				return err
-			}
-			if dstLive, err = decodeMicros(v[1]); err != nil {
-				return err
-			}
-			moved, err = decodeMicros(v[2])
-			return err
-		})
-		switch {
-		case err != nil:
-			return err
-		case srcLive == 0:
-			return store.ErrNotFound
-		case dstLive > 0:
-			return store.ErrDuplicateID
-		case moved == 1:
-			return nil
-		case attempt < maxUniqueAttempts && ctx.Err() == nil:
-			// The locks read the rows' latest versions, but the
-			// statement's writes find rows through its snapshot: a row
-			// renamed to old after the snapshot was taken is locked as
-			// the source and then not found to move. The statement
-			// changed nothing (the writes are all conditional on one
-			// another), so it runs again, with a fresh snapshot.
-			continue
-		}
-		return fmt.Errorf("pgstore: change id: the source kept changing under the statement (%d attempts)", attempt)
-	}
+		}, m.read)
+		return m, err
+	})
+	return err
 }
 
-// changeToSelf answers ChangeID(id, id) and Cycle(id, id, ...) with a
-// read: moving a record onto itself changes nothing, and the contract's
-// answer depends only on whether it is live.
-func (s *Store) changeToSelf(ctx context.Context, op string, id store.ID) error {
+// changeToSelf answers a move of a record onto itself (ChangeID(id, id),
+// Cycle, ChangeIDIf) with a read: it changes nothing, and the contract's
+// answer depends only on whether the record is live (ErrDuplicateID, and
+// its version is returned) or not (ErrNotFound).
+func (s *Store) changeToSelf(ctx context.Context, op string, id store.ID) (uint64, error) {
 	var a args
 	a.text(string(id)).instant(s.instant())
-	tag, err := s.read(ctx, op, &s.sql.isLive, &a, nil)
+	var version uint64
+	tag, err := s.read(ctx, op, &s.sql.liveVersion, &a, func(v [][]byte) (err error) {
+		version, err = decodeVersion(v[0])
+		return err
+	})
 	switch {
 	case err != nil:
-		return err
+		return 0, err
 	case tag.RowsAffected() == 1:
-		return store.ErrDuplicateID
+		return version, store.ErrDuplicateID
 	}
-	return store.ErrNotFound
+	return 0, store.ErrNotFound
 }
 
 // DeleteExpired removes up to limit expired records (0: all of them),

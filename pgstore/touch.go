@@ -9,9 +9,10 @@ import (
 )
 
 // Touch loads the live session under id and, in the same statement,
-// extends its expiry to now+ttl if that moves it forward by resolution or
-// more. Otherwise the statement writes nothing at all, so it costs what a
-// Load does: no new row version, no WAL, no durable commit. It returns the
+// extends its expiry to now+ttl (a write: version + 1) if that moves it
+// forward by resolution or more. Otherwise the statement writes nothing at
+// all, so it costs what a Load does: no new row version, no WAL, no
+// durable commit, and the version stays. It returns the
 // record as it is afterwards, or store.ErrNotFound; it never shortens a
 // session nor revives an expired one.
 func (s *Store) Touch(ctx context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error) {
@@ -45,12 +46,10 @@ func (s *Store) Touch(ctx context.Context, id store.ID, ttl, resolution time.Dur
 			a.text(string(id)).instant(next).instant(now).instant(bound)
 		}, func(v [][]byte) (err error) {
 			found = true
-			rec.State = append(make([]byte, 0, len(v[0])), v[0]...)
-			rec.Owner = decodeOwner(v[2])
-			if rec.Expires, err = decodeInstant(v[1]); err != nil {
+			if err := decodeRecord(&rec, v); err != nil {
 				return err
 			}
-			final, err = decodeBool(v[3])
+			final, err = decodeBool(v[4])
 			return err
 		})
 		switch {
@@ -60,7 +59,7 @@ func (s *Store) Touch(ctx context.Context, id store.ID, ttl, resolution time.Dur
 			return store.Record{}, store.ErrNotFound
 		case final:
 			return rec, nil
-		case attempt < maxUniqueAttempts && ctx.Err() == nil:
+		case attempt < maxReruns && ctx.Err() == nil:
 			// The row changed after the statement's snapshot and the
 			// UPDATE, rechecking it, left it alone: what the snapshot
 			// holds is no longer the record. Again, with a fresh one.

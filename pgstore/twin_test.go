@@ -36,7 +36,7 @@ func (w *twin) now() time.Time { return store.Instant(w.clk.Now()) }
 // entries reads every row of the table, as the model lists its records.
 func (w *twin) entries() []model.Entry {
 	w.t.Helper()
-	rows, err := w.pool.Query(w.ctx, `SELECT id, state, expires, coalesce(owner, '') FROM `+w.s.Table()+` ORDER BY id COLLATE "C"`)
+	rows, err := w.pool.Query(w.ctx, `SELECT id, state, expires, coalesce(owner, ''), version FROM `+w.s.Table()+` ORDER BY id COLLATE "C"`)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -45,10 +45,11 @@ func (w *twin) entries() []model.Entry {
 	for rows.Next() {
 		var e model.Entry
 		var id, owner string
-		if err := rows.Scan(&id, &e.State, &e.Expires, &owner); err != nil {
+		var version int64
+		if err := rows.Scan(&id, &e.State, &e.Expires, &owner, &version); err != nil {
 			w.t.Fatal(err)
 		}
-		e.ID, e.Owner = store.ID(id), store.Owner(owner)
+		e.ID, e.Owner, e.Version = store.ID(id), store.Owner(owner), uint64(version)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -81,7 +82,7 @@ func formatEntries(es []model.Entry) string {
 		if i > 0 {
 			s += ", "
 		}
-		s += fmt.Sprintf("%s: %q until %v owner %q", e.ID, e.State, e.Expires.Format(time.TimeOnly+".000000"), e.Owner)
+		s += fmt.Sprintf("%s: %q until %v owner %q v%d", e.ID, e.State, e.Expires.Format(time.TimeOnly+".000000"), e.Owner, e.Version)
 	}
 	return s + "}"
 }
@@ -186,6 +187,39 @@ func (w *twin) touch(id store.ID, ttl, resolution time.Duration) (store.Record, 
 	w.same(fmt.Sprintf("Touch(%s, %v, %v)", id, ttl, resolution), err, wantErr)
 	if !got.Equal(want) || (err == nil && got.Expires.Location() != time.UTC) {
 		w.t.Fatalf("Touch(%s, %v, %v) = %+v, the model %+v", id, ttl, resolution, got, want)
+	}
+	return got, err
+}
+
+func (w *twin) updateIf(id store.ID, version uint64, state string, ttl time.Duration) (uint64, error) {
+	w.t.Helper()
+	got, err := w.s.UpdateIf(w.ctx, id, version, []byte(state), ttl)
+	want, wantErr := w.m.UpdateIf(w.now(), id, version, []byte(state), ttl)
+	w.same(fmt.Sprintf("UpdateIf(%s, v%d, %v)", id, version, ttl), err, wantErr)
+	if got != want {
+		w.t.Fatalf("UpdateIf(%s, v%d) = v%d, the model v%d", id, version, got, want)
+	}
+	return got, err
+}
+
+func (w *twin) changeIDIf(old, new store.ID, version uint64, state string) (uint64, error) {
+	w.t.Helper()
+	got, err := w.s.ChangeIDIf(w.ctx, old, new, version, []byte(state))
+	want, wantErr := w.m.ChangeIDIf(w.now(), old, new, version, []byte(state))
+	w.same(fmt.Sprintf("ChangeIDIf(%s, %s, v%d)", old, new, version), err, wantErr)
+	if got != want {
+		w.t.Fatalf("ChangeIDIf(%s, %s, v%d) = v%d, the model v%d", old, new, version, got, want)
+	}
+	return got, err
+}
+
+func (w *twin) scan(after store.ID, limit int) ([]store.ID, error) {
+	w.t.Helper()
+	got, err := w.s.Scan(w.ctx, after, limit)
+	want, wantErr := w.m.Scan(w.now(), after, limit)
+	w.same(fmt.Sprintf("Scan(%q, %d)", after, limit), err, wantErr)
+	if (got == nil) != (want == nil) || !slices.Equal(got, want) {
+		w.t.Fatalf("Scan(%q, %d) = %q, the model %q", after, limit, got, want)
 	}
 	return got, err
 }

@@ -39,12 +39,6 @@ type statement struct {
 	sql    string   // the text, for preparing and for tracers
 	params []uint32 // OIDs of the parameters, in the order encoded
 	result []uint32 // OIDs of the result columns, in the order decoded
-	// onUnique, if set, runs instead when this statement fails with
-	// unique_violation.
-	onUnique *statement
-	// retryUnique: unique_violation means a row was inserted after the
-	// statement's snapshot, and the statement runs again to see it.
-	retryUnique bool
 }
 
 func newStatement(sql string, params, result []uint32) statement {
@@ -140,12 +134,39 @@ func micros(t time.Time) int64 {
 var errInfinity = errors.New("expires is infinity, which pgstore never writes")
 
 // decodeMicros reads a binary timestamptz (or bigint) value.
-func decodeMicros(v []byte) (int64, error) {
+func decodeMicros(v []byte) (int64, error) { return decodeInt8(v) }
+
+// decodeInt8 reads a binary bigint: 8 bytes, big-endian, two's complement.
+// NULL arrives as nil and is refused like any other length.
+func decodeInt8(v []byte) (int64, error) {
 	if len(v) != 8 {
 		return 0, fmt.Errorf("%w: an 8-byte value arrived as %d bytes", ErrTableShape, len(v))
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
+
+// errBadVersion: the version column holds a value below 1, which pgstore
+// never writes (versions start at 1 or more and only grow).
+var errBadVersion = errors.New("version below 1, which pgstore never writes")
+
+// decodeVersion reads the version column.
+func decodeVersion(v []byte) (uint64, error) {
+	n, err := decodeInt8(v)
+	if err != nil {
+		return 0, err
+	}
+	if n < 1 {
+		return 0, fmt.Errorf("%w: %d", errBadVersion, n)
+	}
+	return uint64(n), nil
+}
+
+// versionParam is a version as the bigint the version column holds. No
+// row is ever past math.MaxInt64: a first version is at most 2^62
+// (store.FirstVersion), and it would take 2^62 writes more. A caller's
+// larger version wraps to a negative number, which no row has either, so
+// it conflicts as any other wrong version does.
+func versionParam(v uint64) int64 { return int64(v) }
 
 // PostgreSQL's timestamptz range, 4714-11-24 BC up to 294277-01-01, in
 // microseconds from 2000-01-01: a value outside it is not one the server
@@ -238,6 +259,9 @@ func (s *Store) runOnce(ctx context.Context, conn *pgxpool.Conn, st *statement, 
 		}
 	}
 	tag, err := rr.Close()
+	// Before anyone sees it, tracer included: the server's detail may
+	// quote a row (scrub.go).
+	err = scrub(err)
 	if tracer != nil {
 		tracer.TraceQueryEnd(ctx, c, pgx.TraceQueryEndData{CommandTag: tag, Err: err})
 	}

@@ -58,7 +58,7 @@ func (t *Trace) WriteHistory(w io.Writer, res *Result) error {
 	if res.Divergence != nil {
 		mark = res.Divergence.Step
 	}
-	_, err := t.write(w, traceMagic, func(i int) string {
+	_, err := t.write(w, traceMagic, nil, func(i int) string {
 		c := ""
 		if i < len(res.Outcomes) && storeOp(t.Ops[i]) {
 			c = res.Outcomes[i].format(t.Ops[i], t.Start)

@@ -120,7 +120,7 @@ func TestRaceBugsCaughtOnlyConcurrently(t *testing.T) {
 			t.Parallel()
 			f := plain(bug)
 			for seed := uint64(1); seed <= 200; seed++ {
-				if fl, _, err := sim.CheckSeed(context.Background(), seed, users, f); err != nil || fl != nil {
+				if fl, _, err := sim.CheckSeed(context.Background(), seed, withVersions(users), f); err != nil || fl != nil {
 					t.Fatalf("seed %d: the sequential simulator flags a race bug (%v):\n%s", seed, err, fl)
 				}
 			}
@@ -128,6 +128,9 @@ func TestRaceBugsCaughtOnlyConcurrently(t *testing.T) {
 				cfg := sim.GenConfig{Clients: 8}
 				if bug.OfOwners() {
 					cfg = withUsers(cfg)
+				}
+				if bug.OfVersions() {
+					cfg = withVersions(cfg)
 				}
 				_, r := record(t, seed, cfg, f)
 				if r.Verdict == sim.NotLinearizable {
@@ -335,6 +338,12 @@ func FuzzParseHistory(f *testing.F) {
 	f.Add(head + "c0 sweep 2  # ambiguous removed=2 \"x\" @1-4 \nc1 load a  # ok \"\" expires=2026-01-01T00:00:00Z @2-3\n")
 	f.Add(head + "c0 fault crash\nc0 delete-expired 1  # ok 1 @1-2 fired=crash\nadvance -1h\n")
 	f.Add(head + "c0 list \"u\"  # ok 1 \"0a\" 2026-01-01T00:00:01Z @1-4\nc1 touch a 1s 0s  # ok \"w\" expires=2026-01-01T00:00:01Z owner \"u v\" @2-3\nc1 revoke-all \"u\" a  # ok 0 @5-6\n")
+	vh, err := sim.Record(context.Background(), sim.Generate(2, sim.GenConfig{Ops: 20, Clients: 3, Owners: true, Touch: true, Versions: true, Scan: true}), memFactory)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(vh.String())
+	f.Add(head + "versions\nstored-id ab ba\nstored-id \"x y\" \"\"\nc0 update-if a 1 \"w\" keep  # ok version=2 @1-4\nc1 touch a 1s 0s  # ok \"w\" expires=2026-01-01T00:00:01Z owner \"u\" version=3 @2-3\nc1 scan \"\" 2  # ok 2 \"a\" \"b c\" @5-6\nc0 change-id-if a b 0 \"\"  # invalid-version @7-8\nc0 load b  # ok \"\" expires=2026-01-01T00:00:01Z version=18446744073709551615 @9-10\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		h, err := sim.ParseHistory(strings.NewReader(in))
 		if err != nil {

@@ -30,4 +30,13 @@
 // search over sets of possible model states, and for one that is not finds
 // the smallest part that still shows it (Part), for a report and for
 // porcupine's interactive view (Checked.WriteHTML).
+//
+// The operations of the optional capabilities (store.Owners, store.Toucher,
+// store.Versioner, store.Scanner) are generated only for a backend that
+// has them (Probe), and drawn after everything else, so that a seed gives a
+// backend without them the trace it always gave. A trace that checks
+// versions (Trace.Versions) holds every record Load and Touch return to
+// the model's version; one that does not ignores versions on both sides
+// and reads and writes none. The model of a keyed backend (store.Keyer)
+// breaks ties and makes handles by its stored IDs, as the backend must.
 package sim

@@ -37,6 +37,12 @@ import (
 //	revoke-all OWNER [EXCEPT-ID ...]
 //	touch ID TTL RESOLUTION
 //
+// and those of store.Versioner and store.Scanner:
+//
+//	update-if ID VERSION STATE TTL      (TTL "keep" is store.KeepTTL)
+//	change-id-if OLD NEW VERSION STATE
+//	scan AFTER LIMIT                    (AFTER "" starts at the beginning)
+//
 // OWNER is always a Go-quoted string, like STATE.
 // IDs are written bare when valid and as Go-quoted strings otherwise (so an
 // invalid ID in a trace survives a round trip). STATE is always a Go-quoted
@@ -281,6 +287,8 @@ func parseOp(toks []token) (Op, error) {
 		return Advance{D: d}, nil
 	case "create-owned", "cycle", "list", "revoke", "revoke-handle", "revoke-all", "touch":
 		return parseOwnerOp(name.text, args)
+	case "update-if", "change-id-if", "scan":
+		return parseVersionOp(name.text, args)
 	case "fault":
 		if len(args) != 1 && len(args) != 2 {
 			return nil, errLine("fault takes 1 or 2 arguments: fault KIND [REQUEST]")

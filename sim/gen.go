@@ -37,6 +37,13 @@ type GenConfig struct {
 	// store.Toucher: set them for a backend that has the capability.
 	// Without them a seed gives the same trace as before they existed.
 	Owners, Touch bool
+	// Versions generates the conditional writes of store.Versioner
+	// (UpdateIf, ChangeIDIf) and makes the trace check the versions Load
+	// and Touch return (Trace.Versions); Scan generates store.Scanner's
+	// Scan. Set them for a backend that has the capability. They are drawn
+	// after everything else, so without them a seed gives the same trace
+	// as before they existed.
+	Versions, Scan bool
 }
 
 // DefaultStart is where generated traces start the clock unless told otherwise.
@@ -99,6 +106,7 @@ var invalidIDs = []store.ID{"", "has space", "semi;colon", "quote'", "é", store
 type swarm struct {
 	weights   [numGen]int
 	user      [numUserGen]int // the optional capabilities' kinds
+	vers      [numVersionGen]int
 	owners    []store.Owner
 	total     int
 	pool      []store.ID
@@ -121,6 +129,15 @@ const (
 	numUserGen
 )
 
+// The kinds of step of store.Versioner and store.Scanner, drawn after
+// the owners' for the same reason.
+const (
+	gUpdateIf = iota
+	gChangeIDIf
+	gScan
+	numVersionGen
+)
+
 // ownerCandidates are the owners a run draws from: a space, non-ASCII and
 // a prefix of another, so that owners are compared as whole byte strings.
 var ownerCandidates = [...]store.Owner{"alice", "bob", "Zoë", "alice smith"}
@@ -137,6 +154,12 @@ type generator struct {
 	skew  time.Duration // the second instance's clock minus the first's
 	write int           // unique state counter: a lost or stale write is visible
 	ops   []Op
+	// seen holds, for each ID conditional writes were aimed at, the
+	// versions the generator found it at, latest last: a stale version
+	// that some record really had makes a better near miss than a made-up
+	// one, and under concurrency often the version another client's
+	// write has not yet replaced.
+	seen map[store.ID][]uint64
 	// client is the client the current step's operations go to, in a
 	// trace of several clients.
 	client int
@@ -171,8 +194,13 @@ func Generate(seed uint64, cfg GenConfig) *Trace {
 	for _, id := range g.sw.pool {
 		g.emit(Load{ID: id})
 	}
+	if cfg.Scan {
+		// And a scan of them all: a session left where it should not
+		// be shows in a page, whatever ID it is under.
+		g.emit(Scan{Limit: len(idCandidates) + 1})
+	}
 	g.emit(DeleteExpired{Limit: 0})
-	t := &Trace{Seed: seed, Start: cfg.Start.UTC(), Limits: g.cfg.Limits, Ops: g.ops}
+	t := &Trace{Seed: seed, Start: cfg.Start.UTC(), Limits: g.cfg.Limits, Versions: cfg.Versions, Ops: g.ops}
 	if cfg.Clients > 1 {
 		t.Clients = cfg.Clients
 	}
@@ -236,8 +264,27 @@ func (g *generator) newSwarm() swarm {
 	sw.ttlSpan = []int{1, 3, 10, 100}[g.rng.IntN(4)]
 	sw.subMicro = g.rng.IntN(3) == 0
 	sw.badInputs = []float64{0, 0, 0.01, 0.05}[g.rng.IntN(4)]
-	g.userSwarm(&sw) // after every other draw: see numUserGen
+	g.userSwarm(&sw)    // after every other draw: see numUserGen
+	g.versionSwarm(&sw) // after those: see numVersionGen
 	return sw
+}
+
+// versionSwarm draws the weights of store.Versioner's and store.Scanner's
+// operations, for a config that asks for them.
+func (g *generator) versionSwarm(sw *swarm) {
+	if !g.cfg.Versions && !g.cfg.Scan {
+		return
+	}
+	for k := range sw.vers {
+		on := k == gScan && g.cfg.Scan || k != gScan && g.cfg.Versions
+		if on && g.rng.IntN(5) > 0 {
+			sw.vers[k] = 1 + g.rng.IntN(10)
+			if g.cfg.Clients > 1 {
+				sw.vers[k] *= 10 // as the other kinds were scaled
+			}
+			sw.total += sw.vers[k]
+		}
+	}
 }
 
 // userSwarm draws the weights of the optional capabilities' operations,
@@ -332,6 +379,11 @@ func (g *generator) readBack(op Op) {
 		g.apply(DeleteExpired{Limit: 0})
 	case Touch:
 		g.apply(Load{ID: o.ID})
+	case UpdateIf:
+		g.apply(Load{ID: o.ID})
+	case ChangeIDIf:
+		g.apply(Load{ID: o.Old})
+		g.apply(Load{ID: o.New})
 	case CreateOwned:
 		g.apply(Load{ID: o.ID})
 		g.apply(List{Owner: o.Owner})
@@ -355,10 +407,17 @@ func (g *generator) step() {
 		r -= g.sw.weights[k]
 	}
 	if k == numGen {
-		for k = 0; r >= g.sw.user[k]; k++ {
+		for k = 0; k < numUserGen && r >= g.sw.user[k]; k++ {
 			r -= g.sw.user[k]
 		}
-		g.userStep(k)
+		if k < numUserGen {
+			g.userStep(k)
+			return
+		}
+		for k = 0; r >= g.sw.vers[k]; k++ {
+			r -= g.sw.vers[k]
+		}
+		g.versionStep(k)
 		return
 	}
 	switch k {
@@ -618,4 +677,79 @@ func (g *generator) ownedBy(owner store.Owner) []store.ID {
 		}
 	}
 	return out
+}
+
+// versionStep emits one operation of store.Versioner or store.Scanner.
+func (g *generator) versionStep(k int) {
+	switch k {
+	case gUpdateIf:
+		// Mostly a live session, as a request that loaded it would.
+		live, _, _ := g.idsBy()
+		id := g.pick(live)
+		if g.rng.IntN(5) == 0 {
+			id = g.id()
+		}
+		ttl := store.KeepTTL
+		if g.rng.IntN(3) > 0 {
+			ttl = g.ttl()
+		}
+		g.emit(UpdateIf{ID: id, Version: g.version(id), State: g.state(), TTL: ttl})
+	case gChangeIDIf:
+		// ChangeID's sources and targets: a live target, the source
+		// itself, an expired or absent one.
+		old, new := g.move(true)
+		g.emit(ChangeIDIf{Old: old, New: new, Version: g.version(old), State: g.state()})
+	case gScan:
+		g.scan()
+	}
+}
+
+// version picks the version a conditional write of id passes: mostly the
+// one the session is at, as a caller that just read it has; now and then
+// one it was at before (a stale read: ErrConflict, or, with clients
+// racing, the version the write finds) or is not at yet, and 0, which no
+// record has (ErrInvalidVersion).
+func (g *generator) version(id store.ID) uint64 {
+	cur := uint64(1)
+	if r, ok := g.m.Get(id); ok {
+		cur = r.Version
+	}
+	if g.seen == nil {
+		g.seen = make(map[store.ID][]uint64)
+	}
+	if h := g.seen[id]; len(h) == 0 || h[len(h)-1] != cur {
+		g.seen[id] = append(h[max(0, len(h)-7):], cur)
+	}
+	switch r := g.rng.IntN(20); {
+	case r == 0:
+		return 0
+	case r < 3:
+		if cur > 1 && g.rng.IntN(2) == 0 {
+			return cur - 1
+		}
+		return cur + 1
+	case r < 6:
+		h := g.seen[id]
+		return h[g.rng.IntN(len(h))]
+	}
+	return cur
+}
+
+// scan picks where a page starts (the beginning, an ID of the pool, any
+// other ID) and its length: 1, a few, more than there are, and 0, which
+// is invalid.
+func (g *generator) scan() {
+	var after store.ID
+	switch g.rng.IntN(4) {
+	case 0:
+	case 1:
+		after = idCandidates[g.rng.IntN(len(idCandidates))]
+	default:
+		after = g.id() // now and then an invalid one
+	}
+	limit := []int{0, 1, 1, 2, 3, len(g.sw.pool) + 1}[g.rng.IntN(6)]
+	if g.bad() {
+		limit = -1 - g.rng.IntN(2)
+	}
+	g.emit(Scan{After: after, Limit: limit})
 }

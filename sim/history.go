@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +37,13 @@ type History struct {
 	SecondInstance bool
 	// Faults counts the faults that fired, as Result.Faults does.
 	Faults map[string]int
+	// StoredIDs maps each of the trace's IDs that a keyed backend
+	// (store.Keyer) stores under another ID to that stored ID: the
+	// checker's model breaks ties and makes handles with them
+	// (model.WithKey). It is empty for a plain backend. Record fills it
+	// in, and the text form keeps it, so that a history of a keyed backend
+	// is checked offline as it was when recorded.
+	StoredIDs map[store.ID]store.ID
 
 	lines []int // for a parsed history, each operation's line in the file
 }
@@ -79,7 +88,11 @@ func (h *History) WriteTo(w io.Writer) (int64, error) {
 	if h.SecondInstance {
 		magic += " second-instance"
 	}
-	return h.Trace.write(w, magic, func(i int) string {
+	var stored []string
+	for _, id := range slices.Sorted(maps.Keys(h.StoredIDs)) {
+		stored = append(stored, "stored-id "+formatID(id)+" "+formatID(h.StoredIDs[id]))
+	}
+	return h.Trace.write(w, magic, stored, func(i int) string {
 		if i >= len(h.Events) || !h.Events[i].ran() {
 			return ""
 		}
@@ -107,6 +120,16 @@ func (e *Event) record(op Op) string {
 			b.WriteString(" " + quoteState(o.Record.State) + " expires=" + o.Record.Expires.UTC().Format(time.RFC3339Nano))
 			if o.Record.Owner != "" {
 				b.WriteString(" owner " + strconv.Quote(string(o.Record.Owner)))
+			}
+			b.WriteString(formatVersionOf(o.Record))
+		case UpdateIf, ChangeIDIf:
+			b.WriteString(" version=" + strconv.FormatUint(o.Version, 10))
+		case Scan:
+			// The count, then each ID quoted: a backend's wrong answer,
+			// an invalid ID included, must read back as it was given.
+			b.WriteString(" " + strconv.Itoa(len(o.IDs)))
+			for _, id := range o.IDs {
+				b.WriteString(" " + strconv.Quote(string(id)))
 			}
 		case DeleteExpired, Sweep, RevokeAll:
 			b.WriteString(" " + strconv.Itoa(o.N))
@@ -153,6 +176,16 @@ func ParseHistory(r io.Reader) (*History, error) {
 		return nil, &ParseError{Line: 1, Msg: fmt.Sprintf("not a history: the first line must be %q", historyMagic)}
 	}
 	var events []Event
+	stored := func(id, key store.ID) error {
+		if _, dup := h.StoredIDs[id]; dup {
+			return errLine(fmt.Sprintf("a second stored-id line for %s", formatID(id)))
+		}
+		if h.StoredIDs == nil {
+			h.StoredIDs = map[store.ID]store.ID{}
+		}
+		h.StoredIDs[id] = key
+		return nil
+	}
 	t, first, err := parseTrace(br, func(line int, op Op, comment string) error {
 		h.lines = append(h.lines, line)
 		if !storeOp(op) {
@@ -166,7 +199,7 @@ func ParseHistory(r io.Reader) (*History, error) {
 		e.Client, _ = clientOf(op)
 		events = append(events, e)
 		return nil
-	})
+	}, stored)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +281,35 @@ func parseRecord(op Op, comment string) (Event, error) {
 				e.Outcome.Record.Owner = store.Owner(rest[1].text)
 				rest = rest[2:]
 			}
+			if len(rest) > 0 && strings.HasPrefix(rest[0].text, "version=") && !rest[0].quoted {
+				v, err := parseRecordVersion(rest[0])
+				if err != nil || v == 0 {
+					// 0 is written as no version at all.
+					return e, errLine(fmt.Sprintf("record: bad version %q (want version=N, N from 1)", clip(rest[0].text)))
+				}
+				e.Outcome.Record.Version = v
+				rest = rest[1:]
+			}
+		case UpdateIf, ChangeIDIf:
+			vt, ok := take()
+			v, err := parseRecordVersion(vt)
+			if !ok || err != nil {
+				return e, errLine("record: a conditional write that succeeded needs version=N")
+			}
+			e.Outcome.Version = v
+		case Scan:
+			n, ok := take()
+			c, err := parseInt(n)
+			if !ok || err != nil || c < 0 || c >= len(rest) { // the interval follows the IDs
+				return e, errLine("record: a scan that succeeded needs its length, then each ID quoted")
+			}
+			for range c {
+				id, _ := take()
+				if !id.quoted {
+					return e, errLine("record: a scanned ID is quoted")
+				}
+				e.Outcome.IDs = append(e.Outcome.IDs, store.ID(id.text))
+			}
 		case DeleteExpired, Sweep, RevokeAll:
 			n, ok := take()
 			if !ok {
@@ -316,6 +378,15 @@ func parseRecord(op Op, comment string) (Event, error) {
 		return e, errLine(fmt.Sprintf("record: unexpected %q at the end", clip(rest[0].text)))
 	}
 	return e, nil
+}
+
+// parseRecordVersion reads version=N.
+func parseRecordVersion(t token) (uint64, error) {
+	v, found := strings.CutPrefix(t.text, "version=")
+	if t.quoted || !found {
+		return 0, errLine("want version=N")
+	}
+	return parseVersion(token{text: v})
 }
 
 func parseKind(s string) (Kind, bool) {

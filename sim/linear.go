@@ -11,7 +11,6 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/hourglass-go/hourglass/model"
 	"github.com/hourglass-go/hourglass/store"
 )
 
@@ -106,13 +105,13 @@ type input struct {
 
 // search is one porcupine run: its budget and what made it give up.
 type search struct {
-	c            *checker
-	max          int64
-	steps        atomic.Int64
-	exhausted    atomic.Bool
-	overflow     atomic.Bool
-	countExpired bool
-	late         bool
+	c         *checker
+	max       int64
+	steps     atomic.Int64
+	exhausted atomic.Bool
+	overflow  atomic.Bool
+	judge     judge
+	late      bool
 }
 
 // model is the contract for porcupine: the state is a set of worlds, so
@@ -202,7 +201,7 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 			return out // its start has not been placed yet
 		}
 		open := slices.Delete(slices.Clone(w.open), k, k+1)
-		return append(out, makeWorld(w.m, w.sweeps, laid(w.ghosts, w.sweeps, open), open))
+		return append(out, w.with(w.m, w.sweeps, laid(w.ghosts, w.sweeps, open), open))
 	}
 	got := p.ev.Outcome
 	if ws, ok := s.unanswered(p, func() *world { return w }, func() *world { return applied(w, p) }); ok {
@@ -211,7 +210,7 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 	if o, ok := p.op.(Load); ok {
 		// A load changes nothing: the world stays as it is, shared. It
 		// may also have read a record a running cleanup removed.
-		if !matches(p.op, p.op.expect(w.m, p.ev.Now), got, s.countExpired) &&
+		if !s.judge.matches(p.op, p.op.expect(w.m, p.ev.Now), got) &&
 			!(got.Kind == OK && w.seen(o.ID, got.Record, p.ev.Now)) {
 			return out
 		}
@@ -219,15 +218,23 @@ func (s *search) apply(w *world, p *input, out []*world) []*world {
 	}
 	if o, ok := p.op.(List); ok {
 		// Read-only too, and may list what a running cleanup removed.
-		if !matches(p.op, p.op.expect(w.m, p.ev.Now), got, s.countExpired) &&
+		if !s.judge.matches(p.op, p.op.expect(w.m, p.ev.Now), got) &&
 			!(got.Kind == OK && w.listedGhosts(o.Owner, got.List, p.ev.Now)) {
+			return out
+		}
+		return append(out, w)
+	}
+	if o, ok := p.op.(Scan); ok {
+		// Read-only too, and may return what a running cleanup removed.
+		if !s.judge.matches(p.op, p.op.expect(w.m, p.ev.Now), got) &&
+			!(got.Kind == OK && w.scannedGhosts(o.After, o.Limit, got.IDs, p.ev.Now)) {
 			return out
 		}
 		return append(out, w)
 	}
 	m, runs := w.clone()
 	want := p.op.expect(m, p.ev.Now)
-	if !matches(p.op, want, got, s.countExpired) {
+	if !s.judge.matches(p.op, want, got) {
 		if o, ok := p.op.(Touch); ok && got.Kind == OK && w.seen(o.ID, got.Record, p.ev.Now) {
 			// A touch whose write found the record gone reads what
 			// its snapshot held, as a load does, and writes nothing.
@@ -281,14 +288,14 @@ func (s *search) startClean(w *world, p *input, out []*world) []*world {
 			gone = gone[:limit]
 		}
 		m.DeleteExpired(p.ev.Now, limit)
-		return makeWorld(m, slices.Clone(w.sweeps), haunted(s.c.haunt, w.ghosts, gone), open)
+		return w.with(m, slices.Clone(w.sweeps), haunted(s.c.haunt, w.blind, w.ghosts, gone), open)
 	}
-	unchanged := func() *world { return makeWorld(w.m, w.sweeps, w.ghosts, open) }
+	unchanged := func() *world { return w.with(w.m, w.sweeps, w.ghosts, open) }
 	if ws, ok := s.unanswered(p, unchanged, effect); ok {
 		return append(out, ws...)
 	}
 	want := p.op.expect(w.m.Clone(), p.ev.Now)
-	if !matches(p.op, want, p.ev.Outcome, s.countExpired) {
+	if !s.judge.matches(p.op, want, p.ev.Outcome) {
 		return out
 	}
 	return append(out, effect())
@@ -312,18 +319,18 @@ func (s *search) endSweep(w *world, p *input, out []*world) []*world {
 	}
 	ghosts := laid(w.ghosts, runs, w.open) // the sweep has returned
 	got := p.ev.Outcome
-	if p.weak || !s.countExpired {
+	if p.weak || !s.judge.countExpired {
 		// Any progress will do: a weak end's count is unknown, and a
 		// backend with native expiry reports counts the contract leaves
 		// free. Where the sweep has got to is one world; finished, another.
-		out = append(out, makeWorld(m, runs, ghosts, w.open))
+		out = append(out, w.with(m, runs, ghosts, w.open))
 		if m != w.m {
 			m = m.Clone() // the world just added keeps its model
 		}
 		for !r.done {
 			r = r.step(m, fromOf(r))
 		}
-		return append(out, makeWorld(m, runs, ghosts, w.open))
+		return append(out, w.with(m, runs, ghosts, w.open))
 	}
 	switch got.Kind {
 	case OK:
@@ -333,7 +340,7 @@ func (s *search) endSweep(w *world, p *input, out []*world) []*world {
 		if r.removed != got.N {
 			return out
 		}
-		return append(out, makeWorld(m, runs, ghosts, w.open))
+		return append(out, w.with(m, runs, ghosts, w.open))
 	case Failed, Ambiguous:
 		for r.removed < got.N && !r.done {
 			r = r.step(m, fromOf(r))
@@ -341,11 +348,11 @@ func (s *search) endSweep(w *world, p *input, out []*world) []*world {
 		if r.removed != got.N || r.done && got.Kind == Failed && r.removed%r.batch != 0 {
 			return out
 		}
-		out = append(out, makeWorld(m, runs, ghosts, w.open))
+		out = append(out, w.with(m, runs, ghosts, w.open))
 		if got.Kind == Ambiguous && !r.done {
 			m2 := m.Clone()
 			r.step(m2, fromOf(r))
-			out = append(out, makeWorld(m2, slices.Clone(runs), ghosts, w.open))
+			out = append(out, w.with(m2, slices.Clone(runs), ghosts, w.open))
 		}
 		return out
 	}
@@ -359,9 +366,19 @@ func fromOf(r sweepRun) *time.Time {
 	return nil
 }
 
-// initialWorlds is the state a history starts from: an empty store.
+// initialWorlds is the state a history starts from: an empty store, whose
+// ties and handles follow the stored IDs the history records.
 func initialWorlds(h *History) *worlds {
-	return newWorlds([]*world{newWorld(model.New(h.Trace.Limits), nil)})
+	var key func(store.ID) store.ID
+	if len(h.StoredIDs) > 0 {
+		key = func(id store.ID) store.ID {
+			if k, ok := h.StoredIDs[id]; ok {
+				return k
+			}
+			return id
+		}
+	}
+	return newWorlds([]*world{newWorld(newModel(h.Trace.Limits, key), nil, !h.Trace.versioned())})
 }
 
 // operations turns events into porcupine's operations. weak marks those
@@ -412,7 +429,7 @@ func (c *checker) operations(events []int, weak func(i int) bool) []porcupine.Op
 // run searches for a linearization of ops from init. Its result is
 // Unknown if the search gave up.
 func (c *checker) run(init *worlds, ops []porcupine.Operation, verbose bool) (porcupine.CheckResult, porcupine.LinearizationInfo) {
-	s := &search{c: c, max: int64(c.opts.MaxSteps), countExpired: !c.h.NativeExpiry, late: c.opts.Late}
+	s := &search{c: c, max: int64(c.opts.MaxSteps), judge: c.judge(), late: c.opts.Late}
 	m := s.model(init)
 	var res porcupine.CheckResult
 	var info porcupine.LinearizationInfo
@@ -444,6 +461,11 @@ type checker struct {
 	haunt   bool         // keep ghosts: the history has a second instance
 	steps   int64        // model steps taken, all searches together
 	why     string       // why a search gave up
+}
+
+// judge is how the history's outcomes are compared.
+func (c *checker) judge() judge {
+	return judge{countExpired: !c.h.NativeExpiry, versions: c.h.Trace.versioned()}
 }
 
 // Checked is the result of Check.
@@ -556,8 +578,9 @@ func (c *checker) unexcused() (int, bool) {
 }
 
 // partitions splits the history's events into independent groups: by the
-// IDs they touch, merged across ChangeID, unless an operation spans every
-// ID, in which case there is one group. Events with invalid IDs
+// IDs they touch, merged across ChangeID, ChangeIDIf and Cycle, unless an
+// operation spans every ID (DeleteExpired, Sweep, Scan, an owner's), in
+// which case there is one group. Events with invalid IDs
 // form groups of their own. Groups come in the order of their first event.
 func (c *checker) partitions() [][]int {
 	var events []int
@@ -584,8 +607,13 @@ func (c *checker) partitions() [][]int {
 			return [][]int{events} // an owner's sessions span IDs
 		}
 		switch o := op.(type) {
-		case DeleteExpired, Sweep:
+		case DeleteExpired, Sweep, Scan:
 			return [][]int{events}
+		case ChangeIDIf:
+			a, b := find(o.Old), find(o.New)
+			if a != b {
+				parent[a] = b
+			}
 		case Cycle:
 			a, b := find(o.Old), find(o.New)
 			if a != b {

@@ -23,6 +23,12 @@ type Op interface {
 	expect(m *model.Model, now time.Time) Outcome
 }
 
+// Expect applies op to m at now, as the checker does, and returns what a
+// correct backend answers: the way to follow a trace's state while
+// building one (storetest's rapid property aims its conditional writes at
+// the versions it holds). Clock operations and faults change nothing.
+func Expect(op Op, m *model.Model, now time.Time) Outcome { return op.expect(m, now) }
+
 // Create is store.Store.Create.
 type Create struct {
 	ID    store.ID
@@ -78,7 +84,7 @@ func (o Load) exec(ctx context.Context, s store.Store) Outcome {
 	// The caller owns what Load returns: keep a copy for the comparison
 	// and scribble over the original, so a backend that handed out its own
 	// buffer shows the damage on the next read.
-	out.Record = store.Record{State: slices.Clone(r.State), Expires: r.Expires, Owner: r.Owner}
+	out.Record = store.Record{State: slices.Clone(r.State), Expires: r.Expires, Owner: r.Owner, Version: r.Version}
 	scribble(r.State)
 	return out
 }

@@ -30,9 +30,11 @@ const (
 	InvalidOwner
 	InvalidCap
 	InvalidHandle
+	Conflict       // store.ErrConflict: a conditional write met another version
+	InvalidVersion // store.ErrInvalidVersion
 )
 
-var kindNames = [...]string{"ok", "not-found", "duplicate-id", "invalid-id", "invalid-ttl", "too-large", "invalid-limit", "failed", "ambiguous", "invalid-owner", "invalid-cap", "invalid-handle"}
+var kindNames = [...]string{"ok", "not-found", "duplicate-id", "invalid-id", "invalid-ttl", "too-large", "invalid-limit", "failed", "ambiguous", "invalid-owner", "invalid-cap", "invalid-handle", "conflict", "invalid-version"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -44,11 +46,16 @@ func (k Kind) String() string {
 // Outcome is what one operation returned, reduced to what the contract
 // constrains.
 type Outcome struct {
-	Kind   Kind
-	Record store.Record         // Load and Touch, when Kind is OK
-	N      int                  // DeleteExpired and RevokeAll when Kind is OK; Sweep whatever the Kind
-	List   []store.OwnedSession // List when Kind is OK (nil when empty)
-	Err    error                // the backend's error, for Failed and Ambiguous
+	Kind Kind
+	// Record is what Load and Touch returned, when Kind is OK. Its
+	// Version counts only in a trace that checks versions (Trace.Versions);
+	// elsewhere the simulator keeps it 0 on both sides.
+	Record  store.Record
+	N       int                  // DeleteExpired and RevokeAll when Kind is OK; Sweep whatever the Kind
+	List    []store.OwnedSession // List when Kind is OK (nil when empty)
+	Version uint64               // UpdateIf and ChangeIDIf when Kind is OK: the new version
+	IDs     []store.ID           // Scan when Kind is OK (nil when empty)
+	Err     error                // the backend's error, for Failed and Ambiguous
 }
 
 // outcomeOf classifies an error. Ambiguity is tested first: an ambiguous
@@ -77,14 +84,27 @@ func outcomeOf(err error) Outcome {
 		return Outcome{Kind: InvalidCap}
 	case errors.Is(err, store.ErrInvalidHandle):
 		return Outcome{Kind: InvalidHandle}
+	case errors.Is(err, store.ErrConflict):
+		return Outcome{Kind: Conflict}
+	case errors.Is(err, store.ErrInvalidVersion):
+		return Outcome{Kind: InvalidVersion}
 	}
 	return Outcome{Kind: Failed, Err: err}
 }
 
+// judge is how outcomes are compared in one run or history.
+type judge struct {
+	// countExpired is false for backends with native expiry, whose
+	// DeleteExpired counts the contract leaves free.
+	countExpired bool
+	// versions: the trace checks versions (Trace.Versions). Without it
+	// the version of a record is no part of the comparison.
+	versions bool
+}
+
 // matches reports whether the backend's outcome got is the one the model
-// wanted for op. countExpired is false for backends with native expiry, whose
-// DeleteExpired counts the contract leaves free.
-func matches(op Op, want, got Outcome, countExpired bool) bool {
+// wanted for op.
+func (j judge) matches(op Op, want, got Outcome) bool {
 	op = base(op)
 	if want.Kind != got.Kind {
 		return false
@@ -94,15 +114,38 @@ func matches(op Op, want, got Outcome, countExpired bool) bool {
 	}
 	switch op.(type) {
 	case Load, Touch:
-		return want.Record.Equal(got.Record)
+		return j.sameRecord(want.Record, got.Record)
 	case DeleteExpired, Sweep:
-		return !countExpired || want.N == got.N
+		return !j.countExpired || want.N == got.N
 	case RevokeAll:
 		return want.N == got.N
 	case List:
 		return slices.EqualFunc(want.List, got.List, sameEntry)
+	case UpdateIf, ChangeIDIf:
+		return want.Version == got.Version
+	case Scan:
+		return slices.Equal(want.IDs, got.IDs)
 	}
 	return true
+}
+
+// sameRecord compares two records, their versions only if the trace
+// checks them.
+func (j judge) sameRecord(a, b store.Record) bool {
+	if !j.versions {
+		a.Version, b.Version = 0, 0
+	}
+	return a.Equal(b)
+}
+
+// shown is o as a run reports it: without the record's version unless
+// the trace checks versions, so that the model's versions never show in
+// the reports of a run that does not check them.
+func (j judge) shown(o Outcome) Outcome {
+	if !j.versions {
+		o.Record.Version = 0
+	}
+	return o
 }
 
 func sameEntry(a, b store.OwnedSession) bool {
@@ -117,7 +160,11 @@ func (o Outcome) format(op Op, start time.Time) string {
 	case o.Kind == OK:
 		switch op.(type) {
 		case Load, Touch:
-			return fmt.Sprintf("ok %s expires=+%v", quoteState(o.Record.State), o.Record.Expires.Sub(start)) + formatOwnerOf(o.Record)
+			return fmt.Sprintf("ok %s expires=+%v", quoteState(o.Record.State), o.Record.Expires.Sub(start)) + formatOwnerOf(o.Record) + formatVersionOf(o.Record)
+		case UpdateIf, ChangeIDIf:
+			return "ok version=" + strconv.FormatUint(o.Version, 10)
+		case Scan:
+			return "ok " + formatIDs(o.IDs)
 		case DeleteExpired, Sweep, RevokeAll:
 			return "ok " + strconv.Itoa(o.N)
 		case List:
@@ -150,6 +197,28 @@ func base(op Op) Op {
 		return s.Op
 	}
 	return op
+}
+
+// formatVersionOf renders a record's version for a comment, if it has
+// one: only a trace that checks versions keeps them.
+func formatVersionOf(r store.Record) string {
+	if r.Version == 0 {
+		return ""
+	}
+	return " version=" + strconv.FormatUint(r.Version, 10)
+}
+
+// formatIDs renders Scan's IDs for a comment, as a trace writes IDs.
+func formatIDs(ids []store.ID) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(formatID(id))
+	}
+	return b.String() + "]"
 }
 
 // formatOwnerOf renders a record's owner for a comment, if it has one.

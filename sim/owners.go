@@ -61,16 +61,20 @@ type Touch struct {
 }
 
 // ErrMissingCapability is returned by Run and Record for a trace with
-// operations of a capability (store.Owners, store.Toucher) the backend
-// does not have.
+// operations of a capability (store.Owners, store.Toucher,
+// store.Versioner, store.Scanner) the backend does not have, or that
+// checks versions on a backend without them.
 var ErrMissingCapability = fmt.Errorf("sim: the backend lacks a capability the trace uses")
 
-// handle is the handle Revoke passes.
-func (o Revoke) handle() store.Handle {
+// handle is the handle Revoke passes: the one the session under ID has in
+// lists, which is the handle of its stored ID (store.Keyer) as stored
+// gives it: the backend's when Revoke runs, the model's when it is
+// modelled.
+func (o Revoke) handle(stored func(store.ID) store.ID) store.Handle {
 	if o.Handle != "" {
 		return o.Handle
 	}
-	return store.HandleOf(o.ID)
+	return store.HandleOf(stored(o.ID))
 }
 
 func (o CreateOwned) exec(ctx context.Context, s store.Store) Outcome {
@@ -117,10 +121,11 @@ func normList(l []store.OwnedSession) []store.OwnedSession {
 }
 
 func (o Revoke) exec(ctx context.Context, s store.Store) Outcome {
-	return outcomeOf(s.(store.Owners).Revoke(ctx, o.Owner, o.handle()))
+	h := o.handle(func(id store.ID) store.ID { return store.StoredID(s, id) })
+	return outcomeOf(s.(store.Owners).Revoke(ctx, o.Owner, h))
 }
 func (o Revoke) expect(m *model.Model, now time.Time) Outcome {
-	return outcomeOf(m.Revoke(now, o.Owner, o.handle()))
+	return outcomeOf(m.Revoke(now, o.Owner, o.handle(m.StoredID)))
 }
 
 func (o RevokeAll) exec(ctx context.Context, s store.Store) Outcome {
@@ -139,7 +144,7 @@ func (o RevokeAll) expect(m *model.Model, now time.Time) Outcome {
 func (o Touch) exec(ctx context.Context, s store.Store) Outcome {
 	r, err := s.(store.Toucher).Touch(ctx, o.ID, o.TTL, o.Resolution)
 	out := outcomeOf(err)
-	out.Record = store.Record{State: slices.Clone(r.State), Expires: r.Expires, Owner: r.Owner}
+	out.Record = store.Record{State: slices.Clone(r.State), Expires: r.Expires, Owner: r.Owner, Version: r.Version}
 	scribble(r.State) // the caller's to keep, as Load's
 	return out
 }
@@ -171,6 +176,12 @@ func (t *Trace) checkCapabilities(s store.Store) error {
 	}
 	if _, ok := s.(store.Toucher); touch && !ok {
 		return fmt.Errorf("%w: the trace touches sessions (store.Toucher)", ErrMissingCapability)
+	}
+	if _, ok := s.(store.Versioner); t.versioned() && !ok {
+		return fmt.Errorf("%w: the trace checks versions or writes conditionally (store.Versioner)", ErrMissingCapability)
+	}
+	if _, ok := s.(store.Scanner); t.scans() && !ok {
+		return fmt.Errorf("%w: the trace scans sessions (store.Scanner)", ErrMissingCapability)
 	}
 	return nil
 }
@@ -208,9 +219,10 @@ func ownerOp(op Op) bool {
 }
 
 // Probe makes one backend from newStore, on a fresh clock and injector,
-// and returns cfg with Owners and Touch set to the capabilities it has
-// (store.Owners, store.Toucher), so that a generator aims only at what the
-// backend can do. A capability cfg asks for and the backend lacks is
+// and returns cfg with Owners, Touch, Versions and Scan set to the
+// capabilities it has (store.Owners, store.Toucher, store.Versioner,
+// store.Scanner), so that a generator aims only at what the backend can
+// do. A capability cfg asks for and the backend lacks is
 // ErrMissingCapability.
 func Probe(cfg GenConfig, newStore Factory) (GenConfig, error) {
 	c := cfg.withDefaults()
@@ -223,12 +235,18 @@ func Probe(cfg GenConfig, newStore Factory) (GenConfig, error) {
 	}
 	_, owners := s.(store.Owners)
 	_, touch := s.(store.Toucher)
+	_, versions := s.(store.Versioner)
+	_, scan := s.(store.Scanner)
 	switch {
 	case cfg.Owners && !owners:
 		return cfg, fmt.Errorf("%w: store.Owners", ErrMissingCapability)
 	case cfg.Touch && !touch:
 		return cfg, fmt.Errorf("%w: store.Toucher", ErrMissingCapability)
+	case cfg.Versions && !versions:
+		return cfg, fmt.Errorf("%w: store.Versioner", ErrMissingCapability)
+	case cfg.Scan && !scan:
+		return cfg, fmt.Errorf("%w: store.Scanner", ErrMissingCapability)
 	}
-	cfg.Owners, cfg.Touch = owners, touch
+	cfg.Owners, cfg.Touch, cfg.Versions, cfg.Scan = owners, touch, versions, scan
 	return cfg, nil
 }

@@ -36,22 +36,43 @@ func TestUserTracesRoundTrip(t *testing.T) {
 }
 
 // Without the capabilities a seed's trace is what it always was: the
-// generator draws for them only when asked to.
+// generator draws for them only when asked to. (TestVersionsOffKeepsTraces
+// holds the traces to checksums taken before versions existed.)
 func TestUsersOffKeepsTraces(t *testing.T) {
 	for seed := uint64(0); seed < 20; seed++ {
 		plain := sim.Generate(seed, sim.GenConfig{Ops: 100})
 		for _, op := range plain.Ops {
 			switch op.(type) {
-			case sim.CreateOwned, sim.Cycle, sim.List, sim.Revoke, sim.RevokeAll, sim.Touch:
+			case sim.CreateOwned, sim.Cycle, sim.List, sim.Revoke, sim.RevokeAll, sim.Touch, sim.UpdateIf, sim.ChangeIDIf, sim.Scan:
 				t.Fatalf("seed %d: %s in a trace without the capabilities", seed, op)
 			}
 		}
-		if plain.Limits.MaxPerOwner != 0 {
-			t.Fatalf("seed %d: a store cap without owners", seed)
+		if plain.Limits.MaxPerOwner != 0 || plain.Versions {
+			t.Fatalf("seed %d: a store cap without owners, or versions checked without them", seed)
 		}
 		with := sim.Generate(seed, withUsers(sim.GenConfig{Ops: 100}))
 		if with.String() == plain.String() {
 			t.Fatalf("seed %d: the capabilities changed nothing", seed)
+		}
+		for _, op := range with.Ops {
+			switch op.(type) {
+			case sim.UpdateIf, sim.ChangeIDIf, sim.Scan:
+				t.Fatalf("seed %d: %s in a trace without versions and scans", seed, op)
+			}
+		}
+		all := sim.Generate(seed, withVersions(withUsers(sim.GenConfig{Ops: 100})))
+		if all.String() == with.String() || !all.Versions {
+			t.Fatalf("seed %d: versions and scans changed nothing", seed)
+		}
+		scan := sim.Generate(seed, sim.GenConfig{Ops: 100, Scan: true})
+		for _, op := range scan.Ops {
+			switch op.(type) {
+			case sim.UpdateIf, sim.ChangeIDIf:
+				t.Fatalf("seed %d: %s in a trace with scans only", seed, op)
+			}
+		}
+		if scan.Versions || !strings.Contains(scan.String(), "\nscan ") {
+			t.Fatalf("seed %d: a trace with scans only checks versions, or has no scan", seed)
 		}
 	}
 }

@@ -148,15 +148,15 @@ func (c *checker) changedNothing(i int, cut int64) bool {
 	}
 	o := ev.Outcome
 	switch o.Kind {
-	case Failed, InvalidID, InvalidTTL, TooLarge, InvalidLimit, DuplicateID, InvalidOwner, InvalidCap, InvalidHandle:
+	case Failed, InvalidID, InvalidTTL, TooLarge, InvalidLimit, DuplicateID, InvalidOwner, InvalidCap, InvalidHandle, Conflict, InvalidVersion:
 		return o.Kind != Failed || c.excused[i]
 	case Ambiguous:
 		return false
 	}
 	switch base(c.h.Trace.Ops[i]).(type) {
-	case Load, List:
+	case Load, List, Scan:
 		return true
-	case Update, UpdateTTL, ChangeID, Cycle, Touch:
+	case Update, UpdateTTL, ChangeID, Cycle, Touch, UpdateIf, ChangeIDIf:
 		// A touch that found the session may have written it.
 		return o.Kind == NotFound
 	case DeleteExpired, Sweep:
@@ -242,7 +242,7 @@ func (c *checker) enumerate(start *worlds, events []int) (*worlds, bool) {
 // replay steps the model through an order of ops and returns where it
 // ends.
 func (c *checker) replay(start *worlds, ops []porcupine.Operation, order []int) (*worlds, bool) {
-	s := &search{c: c, max: math.MaxInt64, countExpired: !c.h.NativeExpiry, late: c.opts.Late}
+	s := &search{c: c, max: math.MaxInt64, judge: c.judge(), late: c.opts.Late}
 	var state any = start
 	for _, id := range order {
 		ok, next := s.step(context.Background(), state, ops[id].Input, nil)

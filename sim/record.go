@@ -82,7 +82,9 @@ func Record(ctx context.Context, t *Trace, newStore Factory) (*History, error) {
 		Events:         make([]Event, len(t.Ops)),
 		NativeExpiry:   store.CapabilitiesOf(s).NativeExpiry,
 		SecondInstance: r.second,
+		StoredIDs:      storedIDs(t, s),
 	}
+	r.judge = judge{versions: t.versioned()}
 	r.execute(ctx)
 	for _, in := range r.ins {
 		if err := in.Err(); err != nil {
@@ -103,6 +105,28 @@ type recorder struct {
 	closers []io.Closer
 	seq     atomic.Int64
 	h       *History
+	judge   judge // for its versions: a history keeps them only if the trace checks them
+}
+
+// storedIDs lists the trace's IDs that s stores under another ID.
+func storedIDs(t *Trace, s store.Store) map[store.ID]store.ID {
+	k, ok := s.(store.Keyer)
+	if !ok {
+		return nil
+	}
+	var out map[store.ID]store.ID
+	for _, id := range idsOf(t.Ops) {
+		if id.Validate() != nil {
+			continue // never stored
+		}
+		if key := k.StoredID(id); key != id {
+			if out == nil {
+				out = map[store.ID]store.ID{}
+			}
+			out[id] = key
+		}
+	}
+	return out
 }
 
 func (r *recorder) keep(s store.Store) {
@@ -238,4 +262,5 @@ func (r *recorder) runOp(ctx context.Context, c, i int) {
 		ev.Outcome = op.exec(ctx, r.stores[c][inst])
 	}
 	ev.Return = r.seq.Add(1)
+	ev.Outcome = r.judge.shown(ev.Outcome)
 }

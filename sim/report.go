@@ -180,7 +180,11 @@ func (c *checker) describeWorld(w *world) string {
 	start := c.h.Trace.Start
 	var parts []string
 	for _, e := range w.m.Entries() {
-		parts = append(parts, fmt.Sprintf("%s: %s until %s", formatID(e.ID), strconv.Quote(string(e.State)), offset(e.Expires, start)))
+		p := fmt.Sprintf("%s: %s until %s", formatID(e.ID), strconv.Quote(string(e.State)), offset(e.Expires, start))
+		if !w.blind {
+			p += " at version " + strconv.FormatUint(e.Version, 10)
+		}
+		parts = append(parts, p)
 	}
 	for _, g := range w.ghosts {
 		parts = append(parts, fmt.Sprintf("%s: %s removed by a running cleanup, still visible to reads", formatID(g.id), strconv.Quote(string(g.rec.State))))
@@ -208,7 +212,7 @@ func (r *Checked) WriteHTML(w io.Writer) error {
 	if p == nil {
 		return fmt.Errorf("sim: no failing part to show (the verdict is %s)", r.Verdict)
 	}
-	s := &search{c: p.c, max: 1 << 62, countExpired: !p.c.h.NativeExpiry, late: p.c.opts.Late}
+	s := &search{c: p.c, max: 1 << 62, judge: p.c.judge(), late: p.c.opts.Late}
 	info := p.info
 	info.AddAnnotations(p.annotations())
 	var b bytes.Buffer

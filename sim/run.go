@@ -92,7 +92,7 @@ func (d *Divergence) Error() string {
 func (o Outcome) formatAbs(op Op) string {
 	op = base(op)
 	if (is[Load](op) || is[Touch](op)) && o.Kind == OK {
-		return fmt.Sprintf("ok %s expires=%s", quoteState(o.Record.State), o.Record.Expires.UTC().Format(time.RFC3339Nano)) + formatOwnerOf(o.Record)
+		return fmt.Sprintf("ok %s expires=%s", quoteState(o.Record.State), o.Record.Expires.UTC().Format(time.RFC3339Nano)) + formatOwnerOf(o.Record) + formatVersionOf(o.Record)
 	}
 	if is[List](op) && o.Kind == OK {
 		var b strings.Builder
@@ -126,12 +126,12 @@ func Run(ctx context.Context, t *Trace, newStore Factory) (*Result, error) {
 		return nil, err
 	}
 	r := &runner{
-		t:            t,
-		in:           in,
-		clk:          [2]*clock.Sim{clk, clock.NewSim(t.Start)},
-		worlds:       []*model.Model{model.New(t.Limits)},
-		countExpired: !store.CapabilitiesOf(s).NativeExpiry,
-		res:          &Result{Outcomes: make([]Outcome, 0, len(t.Ops)), Faults: map[string]int{}},
+		t:      t,
+		in:     in,
+		clk:    [2]*clock.Sim{clk, clock.NewSim(t.Start)},
+		worlds: []*model.Model{newModel(t.Limits, keyOf(s))},
+		judge:  judge{countExpired: !store.CapabilitiesOf(s).NativeExpiry, versions: t.versioned()},
+		res:    &Result{Outcomes: make([]Outcome, 0, len(t.Ops)), Faults: map[string]int{}},
 	}
 	r.stores[0], r.stores[1] = s, s
 	if i, ok := s.(Instancer); ok && t.hasSecond() {
@@ -149,6 +149,26 @@ func Run(ctx context.Context, t *Trace, newStore Factory) (*Result, error) {
 		r.res.Faults[k.String()] += n
 	}
 	return r.res, nil
+}
+
+// keyOf is the stored ID of an ID in s (store.StoredID), or nil for a
+// backend that stores IDs as they are.
+func keyOf(s store.Store) func(store.ID) store.ID {
+	k, ok := s.(store.Keyer)
+	if !ok {
+		return nil
+	}
+	return k.StoredID
+}
+
+// newModel is the model of an empty backend that stores each session
+// under key(id) (nil: under id): its ties and handles follow the stored
+// IDs, as the backend's must.
+func newModel(limits store.Limits, key func(store.ID) store.ID) *model.Model {
+	if key == nil {
+		return model.New(limits)
+	}
+	return model.New(limits, model.WithKey(key))
 }
 
 func (t *Trace) hasFaults() bool {
@@ -178,15 +198,15 @@ func (t *Trace) hasSecond() bool {
 // runner is the checker. worlds is the set of model states consistent with
 // everything the backend has said so far.
 type runner struct {
-	t            *Trace
-	in           *faults.Injector
-	clk          [2]*clock.Sim
-	stores       [2]store.Store
-	second       bool // stores[1] is a real second instance
-	faulty       bool // the trace arms faults
-	worlds       []*model.Model
-	countExpired bool
-	res          *Result
+	t      *Trace
+	in     *faults.Injector
+	clk    [2]*clock.Sim
+	stores [2]store.Store
+	second bool // stores[1] is a real second instance
+	faulty bool // the trace arms faults
+	worlds []*model.Model
+	judge  judge
+	res    *Result
 }
 
 func (r *runner) fail(d *Divergence) { r.res.Divergence = d }
@@ -228,6 +248,7 @@ func (r *runner) execute(ctx context.Context) {
 		} else {
 			got = op.exec(ctx, r.stores[inst])
 		}
+		got = r.judge.shown(got)
 		r.res.Outcomes = append(r.res.Outcomes, got)
 		if !r.check(i, op, now, got, fired) {
 			return
@@ -243,7 +264,7 @@ func (r *runner) check(i int, op Op, now time.Time, got Outcome, fired bool) boo
 		if !fired {
 			// Nothing was injected, so nothing should fail: else a backend
 			// that always failed would always pass.
-			r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got, Want: expectAll(r.worlds, op, now),
+			r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got, Want: r.judge.expectAll(r.worlds, op, now),
 				Note: "the backend failed with no fault in effect"})
 			return false
 		}
@@ -253,13 +274,13 @@ func (r *runner) check(i int, op Op, now time.Time, got Outcome, fired bool) boo
 		if got.Kind == Failed {
 			return true // definite: no effect, every state stands
 		}
-		return r.setWorlds(i, op, now, got, split(r.worlds, op, now))
+		return r.setWorlds(i, op, now, got, r.judge.dedupe(split(r.worlds, op, now)))
 	}
 	if len(r.worlds) == 1 {
 		// The common case: one state, checked in place.
 		want := op.expect(r.worlds[0], now)
-		if !matches(op, want, got, r.countExpired) {
-			r.fail(&Divergence{Step: i, Op: op, Now: now, Want: []Outcome{want}, Got: got})
+		if !r.judge.matches(op, want, got) {
+			r.fail(&Divergence{Step: i, Op: op, Now: now, Want: []Outcome{r.judge.shown(want)}, Got: got})
 			return false
 		}
 		return true
@@ -267,15 +288,15 @@ func (r *runner) check(i int, op Op, now time.Time, got Outcome, fired bool) boo
 	var kept []*model.Model
 	for _, w := range r.worlds {
 		c := w.Clone()
-		if matches(op, op.expect(c, now), got, r.countExpired) {
+		if r.judge.matches(op, op.expect(c, now), got) {
 			kept = append(kept, c)
 		}
 	}
 	if len(kept) == 0 {
-		r.fail(&Divergence{Step: i, Op: op, Now: now, Want: expectAll(r.worlds, op, now), Got: got})
+		r.fail(&Divergence{Step: i, Op: op, Now: now, Want: r.judge.expectAll(r.worlds, op, now), Got: got})
 		return false
 	}
-	r.worlds = dedupe(kept)
+	r.worlds = r.judge.dedupe(kept)
 	return true
 }
 
@@ -289,7 +310,7 @@ func (r *runner) sweepFailed(i int, op Op, now time.Time, got Outcome, batch int
 	for _, w := range r.worlds {
 		expired := len(w.Expired(now))
 		done := got.N
-		if !r.countExpired {
+		if !r.judge.countExpired {
 			// The engine may have dropped expired records by itself:
 			// the count says nothing, and no operation can tell.
 			done = expired
@@ -311,11 +332,11 @@ func (r *runner) sweepFailed(i int, op Op, now time.Time, got Outcome, batch int
 		}
 	}
 	if len(out) == 0 {
-		r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got, Want: expectAll(r.worlds, op, now),
+		r.fail(&Divergence{Step: i, Op: op, Now: now, Got: got, Want: r.judge.expectAll(r.worlds, op, now),
 			Note: fmt.Sprintf("the sweep reports %d records removed before it failed, more than any possible state held expired", got.N)})
 		return false
 	}
-	return r.setWorlds(i, op, now, got, dedupe(out))
+	return r.setWorlds(i, op, now, got, r.judge.dedupe(out))
 }
 
 // setWorlds replaces the possible states after a failure, reporting a run
@@ -330,7 +351,8 @@ func (r *runner) setWorlds(i int, op Op, now time.Time, got Outcome, worlds []*m
 	return true
 }
 
-// split returns, for each state, the state without op and the state with it.
+// split returns, for each state, the state without op and the state with
+// it (the caller dedupes them).
 func split(worlds []*model.Model, op Op, now time.Time) []*model.Model {
 	out := make([]*model.Model, 0, 2*len(worlds))
 	for _, w := range worlds {
@@ -338,23 +360,29 @@ func split(worlds []*model.Model, op Op, now time.Time) []*model.Model {
 		op.expect(applied, now)
 		out = append(out, w, applied)
 	}
-	return dedupe(out)
+	return out
 }
 
-// dedupe drops states equal to an earlier one, keeping order.
-func dedupe(worlds []*model.Model) []*model.Model {
+// dedupe drops states equal to an earlier one, keeping order. Without
+// versions to check, states that differ only in versions are one: no
+// answer the run compares tells them apart.
+func (j judge) dedupe(worlds []*model.Model) []*model.Model {
+	if !j.versions {
+		return distinct(worlds, blindFingerprint, blindEqual)
+	}
 	return distinct(worlds, (*model.Model).Fingerprint, (*model.Model).Equal)
 }
 
 // expectAll lists the distinct outcomes the states allow, for a report. It
 // runs the op on clones so the states are left as they were.
-func expectAll(worlds []*model.Model, op Op, now time.Time) []Outcome {
+func (j judge) expectAll(worlds []*model.Model, op Op, now time.Time) []Outcome {
+	all := judge{countExpired: true, versions: j.versions}
 	var out []Outcome
 	for _, w := range worlds {
-		o := op.expect(w.Clone(), now)
+		o := j.shown(op.expect(w.Clone(), now))
 		dup := false
 		for _, p := range out {
-			if matches(op, p, o, true) {
+			if all.matches(op, p, o) {
 				dup = true
 			}
 		}
@@ -363,88 +391,4 @@ func expectAll(worlds []*model.Model, op Op, now time.Time) []Outcome {
 		}
 	}
 	return out
-}
-
-// Instances makes s an Instancer: open returns another instance on s's data
-// reading the given clock (memstore.Store.WithClock, say). The capabilities
-// of s, its store.Sweeper and its optional operations (store.Owners,
-// store.Toucher) if it has them, pass through.
-func Instances(s store.Store, open func(clock.Clock) store.Store) store.Store {
-	return viewOf(&instances{Store: s, open: open}, s)
-}
-
-type instances struct {
-	store.Store
-	open func(clock.Clock) store.Store
-}
-
-func (i *instances) Instance(clk clock.Clock) store.Store { return i.open(clk) }
-func (i *instances) Capabilities() store.Capabilities     { return store.CapabilitiesOf(i.Store) }
-
-// Sweep reaches s's own store.Sweeper, which embedding alone would hide.
-func (i *instances) Sweep(ctx context.Context, batch int) (int, error) {
-	return store.Sweep(ctx, i.Store, batch)
-}
-
-func (i *instances) CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
-	return i.Store.(store.Owners).CreateOwned(ctx, id, owner, state, ttl, cap)
-}
-func (i *instances) Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
-	return i.Store.(store.Owners).Cycle(ctx, old, new, owner, state, ttl, cap)
-}
-func (i *instances) List(ctx context.Context, owner store.Owner) ([]store.OwnedSession, error) {
-	return i.Store.(store.Owners).List(ctx, owner)
-}
-func (i *instances) Revoke(ctx context.Context, owner store.Owner, h store.Handle) error {
-	return i.Store.(store.Owners).Revoke(ctx, owner, h)
-}
-func (i *instances) RevokeAll(ctx context.Context, owner store.Owner, except ...store.ID) (int, error) {
-	return i.Store.(store.Owners).RevokeAll(ctx, owner, except...)
-}
-func (i *instances) Touch(ctx context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error) {
-	return i.Store.(store.Toucher).Touch(ctx, id, ttl, resolution)
-}
-
-// The views of a wrapper that has every optional method, restricted to
-// those its backend has (see viewOf).
-type (
-	instancesBase interface {
-		store.Store
-		store.Sweeper
-		store.CapabilityReporter
-		Instancer
-	}
-	ownerOps interface {
-		CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error
-		Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error
-		List(ctx context.Context, owner store.Owner) ([]store.OwnedSession, error)
-		Revoke(ctx context.Context, owner store.Owner, h store.Handle) error
-		RevokeAll(ctx context.Context, owner store.Owner, except ...store.ID) (int, error)
-	}
-	touchOp interface {
-		Touch(ctx context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error)
-	}
-)
-
-// viewOf shows w with the optional operations of s only: a wrapper that
-// claimed store.Owners for a backend without it would make a missing
-// capability a failure in the middle of a run.
-func viewOf(w *instances, s store.Store) store.Store {
-	_, owners := s.(store.Owners)
-	_, touch := s.(store.Toucher)
-	switch {
-	case owners && touch:
-		return w
-	case owners:
-		return struct {
-			instancesBase
-			ownerOps
-		}{w, w}
-	case touch:
-		return struct {
-			instancesBase
-			touchOp
-		}{w, w}
-	}
-	return struct{ instancesBase }{w}
 }

@@ -204,6 +204,17 @@ func renameOne(op Op, f func(store.ID) store.ID) Op {
 	case Touch:
 		o.ID = f(o.ID)
 		return o
+	case UpdateIf:
+		o.ID = f(o.ID)
+		return o
+	case ChangeIDIf:
+		o.Old, o.New = f(o.Old), f(o.New)
+		return o
+	case Scan:
+		if o.After != "" {
+			o.After = f(o.After)
+		}
+		return o
 	case Second:
 		o.Op = renameOne(o.Op, f)
 		return o

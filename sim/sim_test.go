@@ -86,6 +86,9 @@ func TestPlantedBugsCaught(t *testing.T) {
 				if bug.OfOwners() {
 					cfg = withUsers(cfg)
 				}
+				if bug.OfVersions() {
+					cfg = withVersions(cfg)
+				}
 				f, _, err := sim.CheckSeed(context.Background(), seed, cfg, plain(bug))
 				if err != nil {
 					t.Fatal(err)

@@ -25,7 +25,12 @@ type Trace struct {
 	Clients int
 	Start   time.Time
 	Limits  store.Limits
-	Ops     []Op
+	// Versions says that the trace checks versions: the version of each
+	// record Load and Touch return is held to the model's. It needs a
+	// backend with store.Versioner. A trace with a conditional write
+	// (UpdateIf, ChangeIDIf) checks them whatever it says.
+	Versions bool
+	Ops      []Op
 }
 
 // MaxClients bounds the clients of a trace.
@@ -52,13 +57,15 @@ func (e *ParseError) Error() string { return "trace line " + strconv.Itoa(e.Line
 //	clients N                    (2 to MaxClients; absent for one client)
 //	start 2026-01-01T00:00:00Z   (RFC 3339, nanoseconds allowed)
 //	limits state=BYTES ttl=DURATION [owner-cap=N]
+//	versions                     (the trace checks versions: Trace.Versions)
 //
 // start is required; the others are optional (limits default to the
-// store's defaults).
+// store's defaults). A history adds a stored-id line for each ID a keyed
+// backend stored under another (History.StoredIDs); a trace ignores them.
 
 // WriteTo writes the trace in the text format.
 func (t *Trace) WriteTo(w io.Writer) (int64, error) {
-	return t.write(w, traceMagic, nil)
+	return t.write(w, traceMagic, nil, nil)
 }
 
 // String renders the trace in the text format.
@@ -71,9 +78,10 @@ func (t *Trace) String() string {
 // traceMagic is the first line of a trace file.
 const traceMagic = "# hourglass trace v1"
 
-// write writes the trace under the first line magic, with note(i), if it
-// is not empty, as a comment after operation i.
-func (t *Trace) write(w io.Writer, magic string, note func(i int) string) (int64, error) {
+// write writes the trace under the first line magic, with the lines extra
+// after its header lines, and note(i), if it is not empty, as a comment
+// after operation i.
+func (t *Trace) write(w io.Writer, magic string, extra []string, note func(i int) string) (int64, error) {
 	var b bytes.Buffer
 	b.WriteString(magic)
 	b.WriteByte('\n')
@@ -88,6 +96,13 @@ func (t *Trace) write(w io.Writer, magic string, note func(i int) string) (int64
 		fmt.Fprintf(&b, " owner-cap=%d", l.MaxPerOwner)
 	}
 	b.WriteByte('\n')
+	if t.Versions {
+		b.WriteString("versions\n")
+	}
+	for _, line := range extra {
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
 	for i, op := range t.Ops {
 		b.WriteString(op.String())
 		if note != nil {
@@ -105,14 +120,15 @@ func (t *Trace) write(w io.Writer, magic string, note func(i int) string) (int64
 // ParseTrace reads a trace in the text format. Any problem is a *ParseError
 // naming the line; nothing in the input can make it panic.
 func ParseTrace(r io.Reader) (*Trace, error) {
-	t, _, err := parseTrace(r, nil)
+	t, _, err := parseTrace(r, nil, nil)
 	return t, err
 }
 
 // parseTrace reads a trace, calling record (if not nil) with the comment
-// of every operation's line, as ParseHistory needs. It returns the first
-// line too, where a history says what it is.
-func parseTrace(r io.Reader, record func(line int, op Op, comment string) error) (*Trace, string, error) {
+// of every operation's line, and stored (if not nil) with every stored-id
+// line's IDs, as ParseHistory needs. It returns the first line too, where
+// a history says what it is.
+func parseTrace(r io.Reader, record func(line int, op Op, comment string) error, stored func(id, key store.ID) error) (*Trace, string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), MaxTraceLine)
 	t := &Trace{}
@@ -139,6 +155,12 @@ func parseTrace(r io.Reader, record func(line int, op Op, comment string) error)
 			}
 			if handled {
 				sawStart = sawStart || toks[0].text == "start"
+				continue
+			}
+			if toks[0].text == "stored-id" {
+				if err := parseStoredID(toks, len(t.Ops) > 0, stored); err != nil {
+					return nil, "", &ParseError{Line: line, Msg: err.Error()}
+				}
 				continue
 			}
 		}
@@ -178,13 +200,18 @@ func parseTrace(r io.Reader, record func(line int, op Op, comment string) error)
 
 func (t *Trace) parseHeader(toks []token, afterOps bool) (bool, error) {
 	name := toks[0].text
-	if name != "seed" && name != "start" && name != "limits" && name != "clients" {
+	if name != "seed" && name != "start" && name != "limits" && name != "clients" && name != "versions" {
 		return false, nil
 	}
 	if afterOps {
 		return true, errLine(name + " line after the first operation")
 	}
 	switch name {
+	case "versions":
+		if len(toks) != 1 {
+			return true, errLine("versions takes no argument")
+		}
+		t.Versions = true
 	case "seed":
 		if len(toks) != 2 {
 			return true, errLine("seed takes one number")
@@ -246,6 +273,21 @@ func (t *Trace) parseHeader(toks []token, afterOps bool) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// parseStoredID reads a stored-id line, ID then the ID a keyed backend
+// stored it under, and passes them to stored (nil: checked and ignored).
+func parseStoredID(toks []token, afterOps bool, stored func(id, key store.ID) error) error {
+	if afterOps {
+		return errLine("stored-id line after the first operation")
+	}
+	if len(toks) != 3 {
+		return errLine("stored-id takes 2 arguments: stored-id ID STORED-ID")
+	}
+	if stored == nil {
+		return nil
+	}
+	return stored(store.ID(toks[1].text), store.ID(toks[2].text))
 }
 
 // checkClient holds an operation to the trace's client count: in a trace of

@@ -19,6 +19,9 @@ type world struct {
 	ghosts []ghost    // records removed by cleanups that have not returned
 	open   []int      // DeleteExpired operations started and not returned
 	fp     uint64     // fingerprint of all of it
+	// blind: the history does not check versions, so records that differ
+	// only in their versions are the same (and ghosts keep none).
+	blind bool
 
 	// reach memoises closure([w]): the search tries many operations in
 	// the same state, and the worlds a state's sweeps can reach are the
@@ -78,18 +81,28 @@ type ghost struct {
 	rec store.Record
 }
 
-func newWorld(m *model.Model, sweeps []sweepRun) *world {
-	return makeWorld(m, sweeps, nil, nil)
+func newWorld(m *model.Model, sweeps []sweepRun, blind bool) *world {
+	return makeWorld(m, sweeps, nil, nil, blind)
 }
 
 // derive is a world with w's ghosts and open cleanups, and m and sweeps.
 func (w *world) derive(m *model.Model, sweeps []sweepRun) *world {
-	return makeWorld(m, sweeps, w.ghosts, w.open)
+	return w.with(m, sweeps, w.ghosts, w.open)
 }
 
-func makeWorld(m *model.Model, sweeps []sweepRun, ghosts []ghost, open []int) *world {
-	w := &world{m: m, sweeps: sweeps, ghosts: ghosts, open: open}
-	fp := m.Fingerprint()
+// with is a world of the same history as w with the parts given.
+func (w *world) with(m *model.Model, sweeps []sweepRun, ghosts []ghost, open []int) *world {
+	return makeWorld(m, sweeps, ghosts, open, w.blind)
+}
+
+func makeWorld(m *model.Model, sweeps []sweepRun, ghosts []ghost, open []int, blind bool) *world {
+	w := &world{m: m, sweeps: sweeps, ghosts: ghosts, open: open, blind: blind}
+	var fp uint64
+	if blind {
+		fp = blindFingerprint(m)
+	} else {
+		fp = m.Fingerprint()
+	}
 	for _, r := range sweeps {
 		// Mixed in order; the runs are kept sorted by op.
 		fp = fp*1099511628211 ^ uint64(r.op)<<32 ^ uint64(r.removed)<<1 ^ uint64(r.from.UnixNano())
@@ -108,9 +121,14 @@ func makeWorld(m *model.Model, sweeps []sweepRun, ghosts []ghost, open []int) *w
 }
 
 func (w *world) equal(o *world) bool {
-	return w.fp == o.fp && slices.Equal(w.sweeps, o.sweeps) && slices.Equal(w.open, o.open) &&
-		slices.EqualFunc(w.ghosts, o.ghosts, func(a, b ghost) bool { return a.id == b.id && a.rec.Equal(b.rec) }) &&
-		w.m.Equal(o.m)
+	if w.fp != o.fp || !slices.Equal(w.sweeps, o.sweeps) || !slices.Equal(w.open, o.open) ||
+		!slices.EqualFunc(w.ghosts, o.ghosts, func(a, b ghost) bool { return a.id == b.id && a.rec.Equal(b.rec) }) {
+		return false
+	}
+	if w.blind {
+		return blindEqual(w.m, o.m)
+	}
+	return w.m.Equal(o.m)
 }
 
 // clone copies the world for a step to change: the model and the runs.
@@ -119,14 +137,19 @@ func (w *world) clone() (*model.Model, []sweepRun) {
 }
 
 // haunted adds ghosts for the entries a cleanup removed, if haunt is set,
-// kept in order so that equal sets compare equal.
-func haunted(haunt bool, ghosts []ghost, gone []model.Entry) []ghost {
+// kept in order so that equal sets compare equal; without their versions
+// if blind, as reads in such a history return none.
+func haunted(haunt, blind bool, ghosts []ghost, gone []model.Entry) []ghost {
 	if !haunt || len(gone) == 0 {
 		return ghosts
 	}
 	out := slices.Clone(ghosts)
 	for _, e := range gone {
-		out = append(out, ghost{id: e.ID, rec: e.Record})
+		rec := e.Record
+		if blind {
+			rec.Version = 0
+		}
+		out = append(out, ghost{id: e.ID, rec: rec})
 	}
 	slices.SortFunc(out, func(a, b ghost) int {
 		if c := strings.Compare(string(a.id), string(b.id)); c != 0 {
@@ -155,7 +178,8 @@ func (w *world) seen(id store.ID, rec store.Record, now time.Time) bool {
 
 // listedGhosts reports whether a list of owner's sessions at now is the
 // model's list with some ghosts of owner's records added that now calls
-// live, in list order: a plain read beside a cleanup, as for seen.
+// live, in list order (ties and handles by stored ID, as the model's): a
+// plain read beside a cleanup, as for seen.
 func (w *world) listedGhosts(owner store.Owner, got []store.OwnedSession, now time.Time) bool {
 	type cand struct {
 		e    model.Entry
@@ -172,15 +196,53 @@ func (w *world) listedGhosts(owner store.Owner, got []store.OwnedSession, now ti
 			all = append(all, cand{model.Entry{ID: g.id, Record: g.rec}, false})
 		}
 	}
+	key := w.m.StoredID
 	slices.SortStableFunc(all, func(a, b cand) int {
 		if c := a.e.Expires.Compare(b.e.Expires); c != 0 {
 			return c
 		}
-		return strings.Compare(string(a.e.ID), string(b.e.ID))
+		return strings.Compare(string(key(a.e.ID)), string(key(b.e.ID)))
 	})
 	j := 0
 	for _, c := range all {
-		if j < len(got) && got[j].Handle == store.HandleOf(c.e.ID) && got[j].Expires.Equal(c.e.Expires) {
+		if j < len(got) && got[j].Handle == store.HandleOf(key(c.e.ID)) && got[j].Expires.Equal(c.e.Expires) {
+			j++
+		} else if c.must {
+			return false
+		}
+	}
+	return j == len(got)
+}
+
+// scannedGhosts reports whether a page of Scan(after, limit) at now is the
+// model's with some ghosts that now calls live added, in ID order: a plain
+// read beside a cleanup, as for seen. The page ends at limit, so a live
+// record may be left out only past it.
+func (w *world) scannedGhosts(after store.ID, limit int, got []store.ID, now time.Time) bool {
+	type cand struct {
+		id   store.ID
+		must bool // live in the model: the page cannot leave it out
+	}
+	var all []cand
+	for _, e := range w.m.Entries() {
+		if e.ID > after && e.LiveAt(now) {
+			all = append(all, cand{e.ID, true})
+		}
+	}
+	for _, g := range w.ghosts {
+		if g.id > after && g.rec.LiveAt(now) {
+			all = append(all, cand{g.id, false})
+		}
+	}
+	// Stable: an ID both live and a ghost keeps its live entry, a must.
+	slices.SortStableFunc(all, func(a, b cand) int { return strings.Compare(string(a.id), string(b.id)) })
+	all = slices.CompactFunc(all, func(a, b cand) bool { return a.id == b.id })
+	j := 0
+	for _, c := range all {
+		if j == limit {
+			break
+		}
+		if j < len(got) && got[j] == c.id {
 			j++
 		} else if c.must {
 			return false
@@ -275,7 +337,7 @@ func (w *world) sweepSteps(haunt bool) []*world {
 			m := w.m.Clone() // worlds share models they do not change
 			var gone []model.Entry
 			runs[k], gone = r.stepGone(m, from)
-			out = append(out, makeWorld(m, runs, haunted(haunt, w.ghosts, gone), w.open))
+			out = append(out, w.with(m, runs, haunted(haunt, w.blind, w.ghosts, gone), w.open))
 		}
 	}
 	return out
@@ -335,7 +397,10 @@ func closure(ws []*world, limit int, haunt bool) ([]*world, bool) {
 // target), that it reads or renews because its own clock still calls it
 // live (another instance's), or it writes a record already expired there;
 // an owner's operations, also when one of the owner's records is expired
-// there, since they read, count or remove the owner's records.
+// there, since they read, count or remove the owner's records. UpdateIf
+// and ChangeIDIf are Update and ChangeID for this (the version they
+// compare changes with writes, not with removals of records they would
+// not find), and Scan is a Load of every ID it may return.
 // Reading or failing to update a record expired for both changes nothing
 // either way. Steps can wait until an operation that does not commute:
 // that keeps the set of worlds small, and loses none, since the worlds
@@ -386,6 +451,30 @@ func (w *world) conflicts(p *input) bool {
 			_, a := stale(o.Old)
 			_, b := stale(o.New)
 			if a || b {
+				return true
+			}
+		case UpdateIf:
+			// Update's, when it sets an expiry; with KeepTTL the
+			// record keeps its own, so only a record the sweep would
+			// take can tell the orders apart.
+			if o.TTL == store.KeepTTL {
+				if rec, ok := stale(o.ID); ok && rec.LiveAt(now) {
+					return true
+				}
+			} else if renews(o.ID, o.TTL) {
+				return true
+			}
+		case ChangeIDIf:
+			// ChangeID's: it moves the record with its expiry.
+			_, a := stale(o.Old)
+			_, b := stale(o.New)
+			if a || b {
+				return true
+			}
+		case Scan:
+			// A read of every ID after o.After: of a record the sweep
+			// would take only if its own clock calls it live.
+			if w.m.Any(func(e model.Entry) bool { return e.ID > o.After && !e.LiveAt(r.now) && e.LiveAt(now) }) {
 				return true
 			}
 		case Touch:

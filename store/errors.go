@@ -9,6 +9,10 @@ var (
 	ErrNotFound = errors.New("hourglass: session not found")
 	// ErrDuplicateID: a live session already has the ID.
 	ErrDuplicateID = errors.New("hourglass: session id already in use")
+	// ErrConflict: a conditional write (Versioner) found the session live
+	// at another version than the one it was given; nothing changed.
+	// Reload the session, reapply the change, and try again.
+	ErrConflict = errors.New("hourglass: session changed since it was read (version conflict)")
 )
 
 // Validation failures. An operation that returns one of these did nothing and
@@ -29,6 +33,9 @@ var (
 	ErrInvalidCap = errors.New("hourglass: invalid cap")
 	// ErrInvalidHandle: a handle is not HandleLen lowercase hex digits.
 	ErrInvalidHandle = errors.New("hourglass: invalid session handle")
+	// ErrInvalidVersion: a conditional write was given version 0, which no
+	// record has (a record read from a backend without versions).
+	ErrInvalidVersion = errors.New("hourglass: invalid session version")
 )
 
 // ErrAmbiguous marks a failure whose outcome is unknown: the request may have

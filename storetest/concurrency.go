@@ -16,7 +16,7 @@ import (
 // operation in two steps (check, then write) passes every sequential run
 // and fails here.
 const (
-	defaultHistories = 200
+	defaultHistories = 400
 	historyClients   = 8
 	historyOps       = 12 // per client
 )

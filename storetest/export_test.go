@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 
+	"pgregory.net/rapid"
+
 	"github.com/hourglass-go/hourglass/sim"
 )
 
@@ -21,3 +23,7 @@ func CaughtByConcurrentPhase(newStore Factory) (bool, string, error) {
 	}
 	return true, f.String(), nil
 }
+
+// DrawTraceWith draws a trace as Property does for a backend with the
+// capabilities caps names.
+func DrawTraceWith(rt *rapid.T, caps sim.GenConfig) *sim.Trace { return drawTrace(rt, true, caps) }

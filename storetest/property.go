@@ -11,6 +11,7 @@ import (
 
 	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/faults"
+	"github.com/hourglass-go/hourglass/model"
 	"github.com/hourglass-go/hourglass/sim"
 	"github.com/hourglass-go/hourglass/store"
 )
@@ -21,6 +22,10 @@ import (
 // backend and the model, and any divergence fails. rapid's own shrinking
 // then minimises the operations. Use it directly with rapid.Check to tune
 // rapid's settings (or the RAPID_CHECKS environment variable).
+//
+// For a backend with the optional capabilities (sim.Probe) the traces hold
+// their operations too; with store.Versioner they check versions and aim
+// conditional writes at the version the session is at, was, or is not yet.
 //
 // Unless the backend has native expiry, each trace ends by revealing every
 // record the backend still holds: a limited DeleteExpired, then the clock
@@ -74,6 +79,8 @@ func DrawTrace(rt *rapid.T) *sim.Trace { return drawTrace(rt, true, sim.GenConfi
 
 // drawTrace draws a trace, ending it with the reveal Property describes if
 // reveal is set, with the operations of the capabilities caps names.
+// Draws for a capability happen only when caps names it, so a backend
+// without one gets the traces it always got.
 func drawTrace(rt *rapid.T, reveal bool, caps sim.GenConfig) *sim.Trace {
 	// "b" before "B" and "_": draws shrink towards the front, and a pool of
 	// two then already disagrees between byte and insertion order.
@@ -89,8 +96,29 @@ func drawTrace(rt *rapid.T, reveal bool, caps sim.GenConfig) *sim.Trace {
 	state := func() []byte { writes++; return []byte(fmt.Sprintf("w%d", writes)) }
 	owners := []store.Owner{"u", "v"}
 	owner := rapid.SampledFrom(owners)
-	op := rapid.Custom(func(t *rapid.T) sim.Op {
-		// An eighth of the operations are the optional capabilities',
+	// The state so far, as the model has it, so that a conditional write
+	// can name the version its session is at (or was, or is not yet).
+	shadow := model.New(sim.DefaultLimits)
+	now := sim.DefaultStart
+	version := func(t *rapid.T, id store.ID) uint64 {
+		cur := uint64(1)
+		if r, ok := shadow.Get(id); ok {
+			cur = r.Version
+		}
+		switch rapid.IntRange(0, 5).Draw(t, "version") {
+		case 4: // a stale read, or one from the future
+			if cur > 1 {
+				return cur - 1
+			}
+			return cur + 1
+		case 5:
+			return 0 // invalid
+		}
+		return cur
+	}
+	pick := func(t *rapid.T) sim.Op {
+		// An eighth of the operations are the owners' and touches', and
+		// an eighth of the rest store.Versioner's and store.Scanner's,
 		// for a backend that has them: the core ones stay dense enough
 		// to catch every core bug planted in internal/mutant (a quarter
 		// left sweep-skips-ties uncaught in 1000 checks), and shrinking
@@ -106,7 +134,29 @@ func drawTrace(rt *rapid.T, reveal bool, caps sim.GenConfig) *sim.Trace {
 				k = rapid.IntRange(9, 14).Draw(t, "userKind")
 			}
 		}
+		if (caps.Versions || caps.Scan) && rapid.IntRange(0, 7).Draw(t, "versioned") == 7 {
+			switch {
+			case !caps.Versions:
+				k = 17
+			case !caps.Scan:
+				k = rapid.IntRange(15, 16).Draw(t, "versionKind")
+			default:
+				k = rapid.IntRange(15, 17).Draw(t, "versionKind")
+			}
+		}
 		switch k {
+		case 15:
+			i := id.Draw(t, "id")
+			d := store.KeepTTL
+			if rapid.IntRange(0, 1).Draw(t, "setTTL") == 1 {
+				d = ttl.Draw(t, "ttl")
+			}
+			return sim.UpdateIf{ID: i, Version: version(t, i), State: state(), TTL: d}
+		case 16:
+			old := id.Draw(t, "old")
+			return sim.ChangeIDIf{Old: old, New: id.Draw(t, "new"), Version: version(t, old), State: state()}
+		case 17:
+			return sim.Scan{After: rapid.SampledFrom(append([]store.ID{""}, ids...)).Draw(t, "after"), Limit: rapid.IntRange(0, 4).Draw(t, "limit")}
 		case 9:
 			return sim.CreateOwned{ID: id.Draw(t, "id"), Owner: owner.Draw(t, "owner"), State: state(), TTL: ttl.Draw(t, "ttl"), Cap: rapid.IntRange(0, 2).Draw(t, "cap")}
 		case 10:
@@ -137,10 +187,18 @@ func drawTrace(rt *rapid.T, reveal bool, caps sim.GenConfig) *sim.Trace {
 			return sim.Sweep{Batch: rapid.IntRange(1, 3).Draw(t, "batch")}
 		}
 		return sim.Advance{D: time.Duration(rapid.IntRange(0, 4).Draw(t, "µs")) * time.Microsecond}
+	}
+	op := rapid.Custom(func(t *rapid.T) sim.Op {
+		o := pick(t)
+		if a, ok := o.(sim.Advance); ok {
+			now = now.Add(a.D)
+		}
+		sim.Expect(o, shadow, store.Instant(now))
+		return o
 	})
 	ops := rapid.SliceOfN(op, 1, 60).Draw(rt, "ops")
-	// Close by reading every ID (and owner), so a wrong final state is
-	// observed.
+	// Close by reading every ID (and owner, and a page of them all), so a
+	// wrong final state is observed.
 	for _, i := range ids {
 		ops = append(ops, sim.Load{ID: i})
 	}
@@ -148,6 +206,9 @@ func drawTrace(rt *rapid.T, reveal bool, caps sim.GenConfig) *sim.Trace {
 		for _, o := range owners {
 			ops = append(ops, sim.List{Owner: o})
 		}
+	}
+	if caps.Scan {
+		ops = append(ops, sim.Scan{Limit: len(ids) + 1})
 	}
 	if reveal {
 		var elapsed time.Duration
@@ -169,5 +230,5 @@ func drawTrace(rt *rapid.T, reveal bool, caps sim.GenConfig) *sim.Trace {
 	if caps.Owners {
 		limits.MaxPerOwner = rapid.IntRange(0, 2).Draw(rt, "storeCap")
 	}
-	return &sim.Trace{Start: sim.DefaultStart, Limits: limits, Ops: ops}
+	return &sim.Trace{Start: sim.DefaultStart, Limits: limits, Versions: caps.Versions, Ops: ops}
 }

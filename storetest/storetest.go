@@ -11,7 +11,12 @@
 // answer of the backend to the reference model, then runs a rapid property
 // over traces rapid generates and shrinks itself, then records many short
 // histories of 8 clients at once over one to three IDs and checks each for
-// linearizability (sim.Record, sim.Check). A divergence fails the test
+// linearizability (sim.Record, sim.Check). Every phase includes the
+// operations of the optional capabilities the backend has (store.Owners,
+// store.Toucher, store.Versioner with its versions, store.Scanner), and
+// only those, so a backend without one is checked as it always was. A
+// keyed backend (store.Keyer) is held to the orders and handles of its
+// stored IDs. A divergence fails the test
 // with the seed, what the model expected, what the backend did, and a
 // shrunk trace that replays the failure with `go run ./cmd/simrun -replay
 // FILE`; a history that is not linearizable fails it with the smallest
@@ -47,7 +52,7 @@ type Options struct {
 	// Config is passed to the generator; Ops above takes precedence.
 	Config sim.GenConfig
 	// Histories is how many concurrent histories the concurrent phase
-	// checks (default 200), each of 8 clients running 12 operations on
+	// checks (default 400), each of 8 clients running 12 operations on
 	// average, seeds FirstSeed onwards.
 	Histories int
 	// SkipRapid and SkipConcurrency leave out those phases, for backends

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/internal/mutant"
+	"github.com/hourglass-go/hourglass/internal/stack"
 	"github.com/hourglass-go/hourglass/memstore"
 	"github.com/hourglass-go/hourglass/sim"
 	"github.com/hourglass-go/hourglass/store"
@@ -16,19 +17,30 @@ import (
 // backend is what simrun runs traces against.
 type backend struct {
 	name    string
+	layers  stack.Stack // over the backend, outermost first
 	factory sim.Factory
 	close   func()
 }
 
-func openBackend(ctx context.Context, name, dsn string, log io.Writer) (*backend, error) {
+func openBackend(ctx context.Context, name, dsn string, layers stack.Stack, log io.Writer) (*backend, error) {
 	switch {
 	case name == "memory":
-		return &backend{name: name, close: func() {}, factory: func(env sim.Env) (store.Store, error) {
-			m := memstore.New(memstore.Options{Clock: env.Clock, Limits: env.Limits})
-			return sim.Instances(m, func(c clock.Clock) store.Store { return m.WithClock(c) }), nil
+		return &backend{name: name, layers: layers, close: func() {}, factory: func(env sim.Env) (store.Store, error) {
+			m := memstore.New(memstore.Options{Clock: env.Clock, Limits: layers.InnerLimits(env.Limits)})
+			top, err := layers.Wrap(m, env.Limits)
+			if err != nil {
+				return nil, err
+			}
+			return sim.Instances(top, func(c clock.Clock) store.Store {
+				s, err := layers.Wrap(m.WithClock(c), env.Limits)
+				if err != nil {
+					panic(err) // the same layers just wrapped the first instance
+				}
+				return s
+			}), nil
 		}}, nil
 	case name == "postgres":
-		return openPostgres(ctx, dsn, log)
+		return openPostgres(ctx, dsn, layers, log)
 	case strings.HasPrefix(name, "mutant:"):
 		bug, ok := mutantByName(strings.TrimPrefix(name, "mutant:"))
 		if !ok {

@@ -7,9 +7,16 @@
 //
 //	simrun [-seed N] [-runs K] [-ops M] [-backend memory|postgres|mutant:BUG]
 //	       [-dsn DSN] [-start TIME] [-trace FILE] [-faults PROFILE]
-//	       [-clients N [-html FILE]]
+//	       [-clients N [-html FILE]] [-users=false] [-versions=false] [-scan=false]
 //	simrun -replay FILE [-backend ...] [-dsn DSN]
 //	simrun -check FILE [-html FILE]
+//
+// The traces hold the operations of every optional capability the backend
+// has: the per-user operations (store.Owners, store.Toucher), conditional
+// writes with every record's version checked (store.Versioner) and scans
+// (store.Scanner). -users=false, -versions=false and -scan=false leave
+// them out; with all three off a seed gives the trace it gave before the
+// capabilities existed.
 //
 // With -clients N above 1, each run's N clients run at once and the
 // recorded history is checked for linearizability; a history that is not

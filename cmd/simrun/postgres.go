@@ -6,12 +6,13 @@ import (
 	"io"
 
 	"github.com/hourglass-go/hourglass/internal/pgsim"
+	"github.com/hourglass-go/hourglass/internal/stack"
 )
 
 // openPostgres connects to the server at dsn, or starts a throwaway one from
 // the local PostgreSQL binaries so that a newcomer sees the real thing with
 // one command. Only a server simrun started can be crashed by crash faults.
-func openPostgres(ctx context.Context, dsn string, log io.Writer) (*backend, error) {
+func openPostgres(ctx context.Context, dsn string, layers stack.Stack, log io.Writer) (*backend, error) {
 	opts := pgsim.Options{}
 	stop := func() {}
 	if dsn == "" {
@@ -28,5 +29,9 @@ func openPostgres(ctx context.Context, dsn string, log io.Writer) (*backend, err
 		stop()
 		return nil, fmt.Errorf("backend postgres: %w", err)
 	}
-	return &backend{name: "postgres", factory: h.Factory, close: func() { h.Close(); stop() }}, nil
+	f := h.Factory
+	if len(layers) > 0 {
+		f = h.Stacked(layers)
+	}
+	return &backend{name: "postgres", layers: layers, factory: f, close: func() { h.Close(); stop() }}, nil
 }

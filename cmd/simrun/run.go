@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hourglass-go/hourglass/faults"
+	"github.com/hourglass-go/hourglass/internal/stack"
 	"github.com/hourglass-go/hourglass/sim"
 )
 
@@ -54,7 +55,10 @@ type config struct {
 	check    string
 	late     bool
 	users    bool
+	versions bool
+	scan     bool
 	maxSteps int
+	layers   stack.Stack
 	explicit map[string]bool
 }
 
@@ -67,12 +71,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &config{explicit: map[string]bool{}}
-	var start, profile string
+	var start, profile, layers string
 	var rate float64
 	fs.Uint64Var(&c.seed, "seed", 0, "first seed (default: a random one, printed)")
 	fs.IntVar(&c.runs, "runs", 100, "number of seeds to run: seed, seed+1, ...")
 	fs.IntVar(&c.ops, "ops", 500, "operations per run")
 	fs.StringVar(&c.backend, "backend", "memory", "backend: memory, postgres, or mutant:BUG (a planted bug; mutant:list lists them)")
+	fs.StringVar(&layers, "layers", "", "layers over the backend, outermost first: "+strings.Join(stack.Names, ", ")+" (\"hashid,seal\" is hashid over seal over the backend)")
 	fs.StringVar(&c.dsn, "dsn", "", "PostgreSQL connection string for -backend postgres (default: start a throwaway server)")
 	fs.StringVar(&start, "start", sim.DefaultStart.Format(time.RFC3339), "instant the simulated clock starts at (RFC 3339)")
 	fs.StringVar(&c.trace, "trace", "", "write the trace of the run that failed (or of the single run with -runs 1) to this file")
@@ -85,6 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.check, "check", "", "check a saved history (written by -trace with -clients) again, offline, instead of running anything")
 	fs.IntVar(&c.maxSteps, "max-steps", sim.DefaultMaxSteps, "with -clients or -check: the model steps a check may take before it answers unknown (exit 3)")
 	fs.BoolVar(&c.users, "users", true, "generate the per-user operations (owned sessions, caps, lists, revocations, cycles, touch) for a backend that has them")
+	fs.BoolVar(&c.versions, "versions", true, "check record versions and generate conditional writes (update-if, change-id-if) for a backend that has them (store.Versioner)")
+	fs.BoolVar(&c.scan, "scan", true, "generate scans of the live sessions for a backend that has them (store.Scanner)")
 	fs.BoolVar(&c.late, "late", false, "let an ambiguous failure take effect after it returned (porcupine's treatment), not only before")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: simrun [flags]\n\nRuns seeded operation sequences against a backend and the reference model.\n\nflags:\n")
@@ -127,11 +134,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, usageError{fmt.Sprintf("-start %q: outside the years 1678 to 2261 the simulated clock can represent", start)}
 	}
 	c.start = t
+	if c.layers, err = stack.Parse(layers); err != nil {
+		return nil, usageError{"-layers: " + err.Error()}
+	}
+	if len(c.layers) > 0 && strings.HasPrefix(c.backend, "mutant:") {
+		return nil, usageError{"-layers goes over memory or postgres, not a mutant"}
+	}
 	if c.profile, err = faults.LookupProfile(profile, rate); err != nil {
 		return nil, usageError{err.Error()}
 	}
 	if c.replay != "" {
-		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate", "ids"} {
+		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate", "ids", "users", "versions", "scan"} {
 			if c.explicit[f] {
 				return nil, usageError{fmt.Sprintf("-replay takes its seed, operations and start from the file; drop -%s", f)}
 			}
@@ -141,7 +154,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, usageError{"-dsn is only for -backend postgres"}
 	}
 	if c.check != "" {
-		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate", "backend", "dsn", "replay", "clients", "trace", "ids"} {
+		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate", "backend", "dsn", "replay", "clients", "trace", "ids", "users", "versions", "scan", "layers"} {
 			if c.explicit[f] {
 				return nil, usageError{fmt.Sprintf("-check checks a saved history and runs nothing; drop -%s", f)}
 			}
@@ -177,7 +190,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkFile(c, stdout, stderr)
 	}
 	ctx := context.Background()
-	b, err := openBackend(ctx, c.backend, c.dsn, stderr)
+	b, err := openBackend(ctx, c.backend, c.dsn, c.layers, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: %v\n", err)
 		return exitUsage
@@ -307,14 +320,26 @@ func replayCommand(c *config, b *backend, seed uint64) string {
 	if c.profile.Name != "none" {
 		cmd += fmt.Sprintf(" -faults %s -fault-rate %g", c.profile.Name, c.profile.Rate)
 	}
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{{"users", c.users}, {"versions", c.versions}, {"scan", c.scan}} {
+		if !f.on {
+			cmd += " -" + f.name + "=false"
+		}
+	}
 	return cmd
 }
 
 func backendFlag(b *backend) string {
-	if b.name == "memory" {
-		return ""
+	flag := ""
+	if b.name != "memory" {
+		flag = " -backend " + b.name
 	}
-	return " -backend " + b.name
+	if len(b.layers) > 0 {
+		flag += " -layers " + b.layers.String()
+	}
+	return flag
 }
 
 func replay(ctx context.Context, c *config, b *backend, stdout, stderr io.Writer) int {
@@ -370,12 +395,26 @@ func writeTrace(path string, t *sim.Trace, res *sim.Result) error {
 }
 
 // genConfig is the generator's configuration for the command line, with
-// the per-user operations of the capabilities the backend has, unless
-// -users=false.
+// the operations of the optional capabilities the backend has, less those
+// a flag turns off (-users, -versions, -scan). With all three off it is
+// the configuration, and so the traces, of before the capabilities.
 func (c *config) genConfig(b *backend) (sim.GenConfig, error) {
 	cfg := sim.GenConfig{Ops: c.ops, Start: c.start, Faults: c.profile, Clients: c.clients, IDs: c.ids}
-	if !c.users {
+	if !c.users && !c.versions && !c.scan {
 		return cfg, nil
 	}
-	return sim.Probe(cfg, b.factory)
+	cfg, err := sim.Probe(cfg, b.factory)
+	if err != nil {
+		return cfg, err
+	}
+	if !c.users {
+		cfg.Owners, cfg.Touch = false, false
+	}
+	if !c.versions {
+		cfg.Versions = false
+	}
+	if !c.scan {
+		cfg.Scan = false
+	}
+	return cfg, nil
 }

@@ -116,6 +116,25 @@ const (
 	// inserts, and the owner ends over its cap (the race modo's session
 	// limit has).
 	CapCountThenDelete
+
+	// The bugs of versioned records (store.Versioner) follow: first the
+	// one a sequential run shows, then, from firstVersionRace, race bugs.
+
+	// VersionNotBumped leaves the version as it is on UpdateTTL: the
+	// UPDATE ... SET expires = $2 written before records had versions,
+	// so that a conditional write made from a read before the renewal
+	// still applies, over a change it never saw the version of.
+	VersionNotBumped
+	// UpdateIfIgnoresVersion compares the version, then writes whatever
+	// the version is by then: UpdateIf as a Load and a plain Update (UPDATE
+	// ... WHERE id = $1, missing AND version = $2). Two requests that load
+	// one version both save, and the first one's change is lost: the lost
+	// update conditional writes exist to prevent.
+	UpdateIfIgnoresVersion
+	// ChangeIDIfIgnoresVersion is the same mistake in ChangeIDIf: it
+	// compares the version, then moves the session and writes its state
+	// whatever the version is by then, losing a change made in between.
+	ChangeIDIfIgnoresVersion
 	numBugs
 )
 
@@ -127,12 +146,18 @@ const (
 	firstOwner = OwnerLostOnChangeID
 	// firstOwnerRace is the first race bug of the owner operations.
 	firstOwnerRace = RevokeAllMissesConcurrent
+	// firstVersion is the first bug of versioned records, and the end of
+	// the owners' race bugs.
+	firstVersion = VersionNotBumped
+	// firstVersionRace is the first race bug of versioned records.
+	firstVersionRace = UpdateIfIgnoresVersion
 )
 
 var bugNames = [...]string{"none", "expiry-off-by-one", "update-resurrects", "change-id-resets-expiry", "change-id-keeps-old", "change-id-overwrites-live", "delete-expired-ignores-limit", "delete-expired-wrong-order", "create-overwrites-live", "update-ttl-extends", "no-truncation", "aliases-state", "delete-keeps-expired", "sweep-skips-ties",
 	"create-check-then-insert", "change-id-insert-then-delete", "update-check-then-write", "delete-expired-stale-snapshot", "update-ttl-read-modify-write",
 	"owner-lost-on-change-id", "list-includes-expired", "cycle-keeps-old", "touch-resurrects",
-	"revoke-all-misses-concurrent", "cap-count-then-delete"}
+	"revoke-all-misses-concurrent", "cap-count-then-delete",
+	"version-not-bumped", "update-if-ignores-version", "change-id-if-ignores-version"}
 
 // Every bug has a name: this fails to compile when one is added without.
 var _ [numBugs]string = bugNames
@@ -140,13 +165,18 @@ var _ [numBugs]string = bugNames
 func (b Bug) String() string { return bugNames[b] }
 
 // OfOwners reports whether the bug is in the operations of the optional
-// capabilities (store.Owners, store.Toucher), which only traces holding
+// capabilities store.Owners and store.Toucher, which only traces holding
 // them (sim.GenConfig.Owners, Touch) can show.
-func (b Bug) OfOwners() bool { return b >= firstOwner }
+func (b Bug) OfOwners() bool { return firstOwner <= b && b < firstVersion }
+
+// OfVersions reports whether the bug is in the versions of records
+// (store.Versioner), which only traces that check them
+// (sim.GenConfig.Versions) can show.
+func (b Bug) OfVersions() bool { return b >= firstVersion }
 
 // IsRace reports whether the bug shows only when operations overlap.
 func (b Bug) IsRace() bool {
-	return firstRace <= b && b < firstOwner || firstOwnerRace <= b && b < numBugs
+	return firstRace <= b && b < firstOwner || firstOwnerRace <= b && b < firstVersion || firstVersionRace <= b && b < numBugs
 }
 
 // Bugs lists the plantable bugs that a sequential run shows.
@@ -195,9 +225,11 @@ func New(clk clock.Clock, limits store.Limits, bug Bug) *Store {
 }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Owners  = (*Store)(nil)
-	_ store.Toucher = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Owners    = (*Store)(nil)
+	_ store.Toucher   = (*Store)(nil)
+	_ store.Versioner = (*Store)(nil)
+	_ store.Scanner   = (*Store)(nil)
 )
 
 func (s *Store) now() time.Time {
@@ -233,7 +265,7 @@ func (s *Store) live(now time.Time, id store.ID) (store.Record, bool) {
 }
 
 // Create implements store.Store.
-func (s *Store) Create(_ context.Context, id store.ID, state []byte, ttl time.Duration) error {
+func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
 	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
 		return err
 	}
@@ -246,7 +278,8 @@ func (s *Store) Create(_ context.Context, id store.ID, state []byte, ttl time.Du
 	if s.bug == CreateCheckThenInsert {
 		s.gap()
 	}
-	s.recs[id] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl)}
+	exp := s.expiry(now, ttl)
+	s.recs[id] = store.Record{State: s.copyState(state), Expires: exp, Version: store.VersionSeedOf(ctx, id, "", state).At(exp)}
 	return nil
 }
 
@@ -280,7 +313,7 @@ func (s *Store) Update(_ context.Context, id store.ID, state []byte, ttl time.Du
 	if s.bug == UpdateCheckThenWrite {
 		s.gap()
 	}
-	s.recs[id] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl), Owner: r.Owner}
+	s.recs[id] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl), Owner: r.Owner, Version: r.Version + 1}
 	return nil
 }
 
@@ -306,6 +339,9 @@ func (s *Store) UpdateTTL(_ context.Context, id store.ID, ttl time.Duration) err
 		r.Expires = s.expiry(r.Expires, ttl)
 	} else {
 		r.Expires = s.expiry(now, ttl)
+	}
+	if s.bug != VersionNotBumped {
+		r.Version++
 	}
 	s.recs[id] = r
 	return nil
@@ -349,6 +385,7 @@ func (s *Store) ChangeID(_ context.Context, old, new store.ID) error {
 	if s.bug == OwnerLostOnChangeID {
 		r.Owner = ""
 	}
+	r.Version++
 	if s.bug == ChangeIDInsertThenDelete {
 		s.recs[new] = r
 		s.gap()

@@ -27,6 +27,8 @@ const sec = time.Second
 type backend interface {
 	store.Owners
 	store.Toucher
+	store.Versioner
+	store.Scanner
 }
 
 // modelStore presents the model as a backend on a clock: each call reads
@@ -74,6 +76,15 @@ func (s modelStore) RevokeAll(_ context.Context, owner store.Owner, except ...st
 }
 func (s modelStore) Touch(_ context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error) {
 	return s.m.Touch(s.now(), id, ttl, resolution)
+}
+func (s modelStore) UpdateIf(_ context.Context, id store.ID, version uint64, state []byte, ttl time.Duration) (uint64, error) {
+	return s.m.UpdateIf(s.now(), id, version, state, ttl)
+}
+func (s modelStore) ChangeIDIf(_ context.Context, old, new store.ID, version uint64, state []byte) (uint64, error) {
+	return s.m.ChangeIDIf(s.now(), old, new, version, state)
+}
+func (s modelStore) Scan(_ context.Context, after store.ID, limit int) ([]store.ID, error) {
+	return s.m.Scan(s.now(), after, limit)
 }
 
 // A step calls a backend on its clock and renders the answer, so that two
@@ -150,7 +161,7 @@ func show(r store.Record) string {
 	if r.Expires.IsZero() {
 		return "{}"
 	}
-	return fmt.Sprintf("{%q +%v %q}", r.State, r.Expires.Sub(t0), r.Owner)
+	return fmt.Sprintf("{%q +%v %q v%d}", r.State, r.Expires.Sub(t0), r.Owner, r.Version)
 }
 
 // play runs steps on a fresh backend and returns its answers.
@@ -256,21 +267,30 @@ func TestBugLists(t *testing.T) {
 			t.Fatalf("bugs listed: %v, want 1 to %d once each", all, len(all))
 		}
 	}
-	if len(all) != 24 {
-		t.Fatalf("%d bugs listed, want 24", len(all))
+	if len(all) != 27 {
+		t.Fatalf("%d bugs listed, want 27", len(all))
 	}
-	for _, b := range []mutant.Bug{mutant.OwnerLostOnChangeID, mutant.ListIncludesExpired, mutant.CycleKeepsOld, mutant.TouchResurrects} {
+	for _, b := range []mutant.Bug{mutant.OwnerLostOnChangeID, mutant.ListIncludesExpired, mutant.CycleKeepsOld, mutant.TouchResurrects, mutant.VersionNotBumped} {
 		if !slices.Contains(seq, b) {
 			t.Errorf("%s missing from Bugs()", b)
 		}
 	}
-	for _, b := range []mutant.Bug{mutant.RevokeAllMissesConcurrent, mutant.CapCountThenDelete, mutant.CreateCheckThenInsert} {
+	for _, b := range []mutant.Bug{mutant.RevokeAllMissesConcurrent, mutant.CapCountThenDelete, mutant.CreateCheckThenInsert, mutant.UpdateIfIgnoresVersion, mutant.ChangeIDIfIgnoresVersion} {
 		if !slices.Contains(race, b) || !b.IsRace() {
 			t.Errorf("%s missing from RaceBugs()", b)
 		}
 	}
+	// Which traces can show a bug: the owners' need their operations,
+	// the versions' need versions checked.
+	for b := mutant.Bug(1); int(b) <= len(all); b++ {
+		owners := b >= mutant.OwnerLostOnChangeID && b < mutant.VersionNotBumped
+		versions := b >= mutant.VersionNotBumped
+		if b.OfOwners() != owners || b.OfVersions() != versions {
+			t.Errorf("%s: OfOwners %v, OfVersions %v", b, b.OfOwners(), b.OfVersions())
+		}
+	}
 	// Values the simulator's saved traces and reports were made with.
-	if mutant.SweepSkipsTies != 13 || mutant.CreateCheckThenInsert != 14 || mutant.UpdateTTLReadModifyWrite != 18 {
+	if mutant.SweepSkipsTies != 13 || mutant.CreateCheckThenInsert != 14 || mutant.UpdateTTLReadModifyWrite != 18 || mutant.CapCountThenDelete != 24 {
 		t.Error("an existing bug changed its value")
 	}
 	names := map[string]bool{}

@@ -13,7 +13,7 @@ import (
 // they give the model's answers and effects exactly.
 
 // CreateOwned implements store.Owners.
-func (s *Store) CreateOwned(_ context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
+func (s *Store) CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
 	cap, err := s.limits.CheckOwned(id, owner, state, ttl, cap)
 	if err != nil {
 		return err
@@ -24,7 +24,8 @@ func (s *Store) CreateOwned(_ context.Context, id store.ID, owner store.Owner, s
 	if _, ok := s.live(now, id); ok {
 		return store.ErrDuplicateID
 	}
-	rec := store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl), Owner: owner}
+	exp := s.expiry(now, ttl)
+	rec := store.Record{State: s.copyState(state), Expires: exp, Owner: owner, Version: store.VersionSeedOf(ctx, id, owner, state).At(exp)}
 	if s.bug == CapCountThenDelete {
 		victims := s.beyondCap(now, owner, cap)
 		s.gap()
@@ -55,7 +56,8 @@ func (s *Store) Cycle(_ context.Context, old, new store.ID, owner store.Owner, s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if _, ok := s.live(now, old); !ok {
+	r, ok := s.live(now, old)
+	if !ok {
 		return store.ErrNotFound
 	}
 	if _, ok := s.live(now, new); ok {
@@ -70,7 +72,7 @@ func (s *Store) Cycle(_ context.Context, old, new store.ID, owner store.Owner, s
 			delete(s.recs, id)
 		}
 	}
-	s.recs[new] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl), Owner: owner}
+	s.recs[new] = store.Record{State: s.copyState(state), Expires: s.expiry(now, ttl), Owner: owner, Version: r.Version + 1}
 	return nil
 }
 
@@ -190,6 +192,7 @@ func (s *Store) Touch(_ context.Context, id store.ID, ttl, resolution time.Durat
 	// store.Extends, spelled out so that NoTruncation's expiry applies.
 	if next := s.expiry(now, ttl); next.After(r.Expires) && next.Sub(r.Expires) >= resolution {
 		r.Expires = next
+		r.Version++
 		s.recs[id] = r
 	}
 	r.State = slices.Clone(r.State)

@@ -47,19 +47,29 @@ type Options struct {
 // synchronous_commit on for crash tests). Deadlocks are detected after 50ms
 // rather than a second, so tests that provoke them stay fast; the larger
 // lock table lets a test drop a schema holding hundreds of tables at once.
+//
+// The server logs to the file LogPath names. What it logs is PostgreSQL's
+// default, stated here so that a test reading the log knows what the log
+// may hold and an override shows: errors and warnings, each error with
+// the text of the statement that raised it but never its parameters, and
+// no statement otherwise (log_statement none, no duration logging).
 func DefaultSettings() map[string]string {
 	return map[string]string{
-		"listen_addresses":          "127.0.0.1",
-		"unix_socket_directories":   "",
-		"fsync":                     "off",
-		"synchronous_commit":        "off",
-		"full_page_writes":          "off",
-		"max_connections":           "200",
-		"max_locks_per_transaction": "256",
-		"deadlock_timeout":          "50ms",
-		"shared_buffers":            "64MB",
-		"log_min_messages":          "warning",
-		"log_line_prefix":           "%m [%p] ",
+		"listen_addresses":                  "127.0.0.1",
+		"unix_socket_directories":           "",
+		"fsync":                             "off",
+		"synchronous_commit":                "off",
+		"full_page_writes":                  "off",
+		"max_connections":                   "200",
+		"max_locks_per_transaction":         "256",
+		"deadlock_timeout":                  "50ms",
+		"shared_buffers":                    "64MB",
+		"log_min_messages":                  "warning",
+		"log_min_error_statement":           "error",
+		"log_statement":                     "none",
+		"log_min_duration_statement":        "-1",
+		"log_parameter_max_length_on_error": "0",
+		"log_line_prefix":                   "%m [%p] ",
 	}
 }
 
@@ -206,7 +216,8 @@ func (c *Cluster) Port() int {
 // DataDir returns the cluster's data directory.
 func (c *Cluster) DataDir() string { return c.dataDir }
 
-// LogPath returns the file that receives the server's log.
+// LogPath returns the file that receives the server's log: its standard
+// output and error, appended to across Restart, readable by this process.
 func (c *Cluster) LogPath() string { return c.logPath }
 
 // Stop shuts the server down at once (no checkpoint: the data is about to

@@ -214,3 +214,27 @@ func TestReapStaleKeepsLiveOwners(t *testing.T) {
 		}
 	}
 }
+
+// LogPath is the server's log: a warning raised in a session lands there,
+// with the settings DefaultSettings states (no statement logged).
+func TestLogPathReceivesTheServerLog(t *testing.T) {
+	ctx := context.Background()
+	c := startOrSkip(t, Options{})
+	marker := "pgcluster-log-marker-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := execSQL(ctx, c.DSN("postgres"), "DO $$ BEGIN RAISE WARNING '"+marker+"'; END $$"); err != nil {
+		t.Fatal(err)
+	}
+	for setting, want := range map[string]string{"log_statement": "none", "log_min_error_statement": "error", "log_parameter_max_length_on_error": "0"} {
+		if got, err := query(ctx, c.DSN("postgres"), "SELECT current_setting('"+setting+"')"); err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", setting, got, err, want)
+		}
+	}
+	// The server writes the line before it answers the client.
+	log, err := os.ReadFile(c.LogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "WARNING:  "+marker) {
+		t.Fatalf("%s does not hold the warning %q:\n%s", c.LogPath(), marker, log)
+	}
+}

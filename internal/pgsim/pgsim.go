@@ -34,6 +34,7 @@ import (
 	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/faults"
 	"github.com/hourglass-go/hourglass/internal/pgcluster"
+	"github.com/hourglass-go/hourglass/internal/stack"
 	"github.com/hourglass-go/hourglass/pgstore"
 	"github.com/hourglass-go/hourglass/sim"
 	"github.com/hourglass-go/hourglass/store"
@@ -191,18 +192,66 @@ func (h *Harness) wrapped(wrap Wrap) sim.Factory {
 			return nil, fmt.Errorf("pgsim: the wrapped store (%T) lacks pgstore's optional operations: embed *pgstore.Store", inst)
 		}
 		r.fullStore = full
+		if _, ok := inst.(store.Scanner); !ok {
+			// A layer that cannot scan (hashid) must not look as if it
+			// could: the generator would emit scans it fails.
+			return struct{ runNoScan }{r}, nil
+		}
 		return r, nil
 	}
 }
 
-// fullStore is everything a run's store offers: pgstore has it all, and
-// sim.Instances passes it through, so runStore gets it by embedding.
+// Stacked is Factory with every client's pgstore under the layers of st
+// (hashid, seal), the pgstore given the limits the layers need to offer
+// the run's.
+func (h *Harness) Stacked(st stack.Stack) sim.Factory {
+	var (
+		limits store.Limits
+		err    error
+	)
+	inner := h.wrapped(func(s *pgstore.Store, _ *pgxpool.Pool, _ clock.Clock) store.Store {
+		w, werr := st.Wrap(s, limits)
+		if werr != nil {
+			err = werr
+			return s
+		}
+		return w
+	})
+	return func(env sim.Env) (store.Store, error) {
+		limits, err = env.Limits, nil
+		env.Limits = st.InnerLimits(env.Limits)
+		s, ierr := inner(env)
+		if ierr != nil {
+			return nil, ierr
+		}
+		return s, err
+	}
+}
+
+// fullStore is everything a run's store offers but Scan: pgstore has it
+// all, and sim.Instances passes it through (its stored IDs included), so
+// runStore gets it by embedding. Scan is forwarded by hand, and shown
+// only when the store has it (see runNoScan).
 type fullStore interface {
 	store.Owners
 	store.Toucher
+	store.Versioner
 	store.Sweeper
 	store.CapabilityReporter
+	store.Keyer
 	sim.Instancer
+}
+
+// runNoScan is a runStore without Scan, for a layer that cannot scan.
+type runNoScan interface {
+	fullStore
+	sim.Clienter
+}
+
+// Scan forwards to the run's store, which has it whenever a runStore is
+// handed out with it.
+func (r *runStore) Scan(ctx context.Context, after store.ID, limit int) ([]store.ID, error) {
+	return r.fullStore.(store.Scanner).Scan(ctx, after, limit)
 }
 
 // runStore is a run's first store; it gives the run's other clients

@@ -244,6 +244,37 @@ var sqlRaces = map[string]func(racy) store.Store{
 	"update-ttl read-modify-write":  func(r racy) store.Store { return updateTTLReadModifyWrite{r} },
 }
 
+// sqlVersionRaces are the races of conditional writes: their histories
+// check versions (sim.GenConfig.Versions).
+var sqlVersionRaces = map[string]func(racy) store.Store{
+	"update-if load then update-if": func(r racy) store.Store { return updateIfLoadThenWrite{r} },
+}
+
+// UpdateIf compares the version the caller read with the session's, then,
+// in a statement of its own, writes at whatever version the session is at
+// by then: a Load and then an UpdateIf with the loaded version. Two
+// requests that read one version both save, and the first one's change is
+// lost.
+type updateIfLoadThenWrite struct{ racy }
+
+func (m updateIfLoadThenWrite) UpdateIf(ctx context.Context, id store.ID, version uint64, state []byte, ttl time.Duration) (uint64, error) {
+	if err := m.limits.CheckUpdateIf(id, version, state, ttl); err != nil {
+		return m.Store.UpdateIf(ctx, id, version, state, ttl) // the validation errors, from pgstore
+	}
+	r, err := m.Store.Load(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if r.Version != version {
+		return 0, store.ErrConflict
+	}
+	cur, err := m.Store.Load(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	return m.Store.UpdateIf(ctx, id, cur.Version, state, ttl)
+}
+
 func (h *Harness) racyFactory(plant func(racy) store.Store) sim.Factory {
 	return h.wrapped(func(s *pgstore.Store, pool *pgxpool.Pool, clk clock.Clock) store.Store {
 		return plant(racy{Store: s, pool: pool, table: pgx.Identifier{h.table}.Sanitize(), clk: clk, limits: h.limits})
@@ -259,18 +290,20 @@ func TestSQLRacesCaughtOnlyConcurrently(t *testing.T) {
 	races := map[string]func(racy) store.Store{}
 	maps.Copy(races, sqlRaces)
 	maps.Copy(races, sqlOwnerRaces)
+	maps.Copy(races, sqlVersionRaces)
 	for name, plant := range races {
 		t.Run(name, func(t *testing.T) {
 			f := h.racyFactory(plant)
 			_, owners := sqlOwnerRaces[name]
+			_, versions := sqlVersionRaces[name]
 			for seed := uint64(1); seed <= 30; seed++ {
-				fl, _, err := sim.CheckSeed(ctx, seed, sim.GenConfig{Ops: 200, Owners: owners, Touch: owners}, f)
+				fl, _, err := sim.CheckSeed(ctx, seed, sim.GenConfig{Ops: 200, Owners: owners, Touch: owners, Versions: versions}, f)
 				if err != nil || fl != nil {
 					t.Fatalf("seed %d: the sequential simulator flags a race (%v):\n%s", seed, err, fl)
 				}
 			}
 			for seed := uint64(1); seed <= 200; seed++ {
-				hist, err := sim.Record(ctx, sim.Generate(seed, sim.GenConfig{Clients: 8, Ops: 12, IDs: 1 + int(seed%3), Owners: owners, Touch: owners}), f)
+				hist, err := sim.Record(ctx, sim.Generate(seed, sim.GenConfig{Clients: 8, Ops: 12, IDs: 1 + int(seed%3), Owners: owners, Touch: owners, Versions: versions}), f)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -24,6 +24,12 @@
 // A test then calls Pool for a pool whose search_path is its own new
 // schema, dropped (with everything in it) when the test ends. A schema
 // rather than a database keeps that cheap: a few milliseconds.
+//
+// A test that checks what the server logs (that no session ID reaches it,
+// say) reads the file ServerLog names: the throwaway cluster's log, or,
+// for a server named by HOURGLASS_TEST_DSN, the file named by
+// HOURGLASS_TEST_SERVER_LOG; without one such a test is skipped, saying
+// so.
 package pgtest
 
 import (
@@ -51,6 +57,9 @@ const (
 	// EnvRequire, set to 1, makes a missing server fail the tests that need
 	// one instead of skipping them.
 	EnvRequire = "HOURGLASS_REQUIRE_POSTGRES"
+	// EnvServerLog names the file the server of EnvDSN writes its log to,
+	// readable by the tests (see ServerLog).
+	EnvServerLog = "HOURGLASS_TEST_SERVER_LOG"
 )
 
 // PasswordGroup is a role whose members must authenticate with a password
@@ -67,6 +76,9 @@ type server struct {
 	source string        // where it came from, for messages
 	admin  *pgxpool.Pool // creates and drops schemas
 	stop   func() error  // nil for a server we did not start
+	// log is the file the server logs to; "" if unknown, with why in
+	// noLog.
+	log, noLog string
 }
 
 var (
@@ -120,16 +132,23 @@ func find() (*server, error) {
 			explicit = true
 			return nil, fmt.Errorf("%s is set but the server cannot be used: %w", EnvDSN, err)
 		}
+		s.log = os.Getenv(EnvServerLog)
+		s.noLog = fmt.Sprintf("the server comes from %s and %s does not name its log file", EnvDSN, EnvServerLog)
 		return s, nil
 	}
 	c, clusterErr := pgcluster.Start(ctx, pgcluster.Options{
 		HBA: []string{"host all +" + PasswordGroup + " 127.0.0.1/32 scram-sha-256"},
 	})
 	if clusterErr == nil {
-		return connect(ctx, c.DSN("postgres"), "throwaway cluster in "+c.DataDir(), c.Stop)
+		s, err := connect(ctx, c.DSN("postgres"), "throwaway cluster in "+c.DataDir(), c.Stop)
+		if err == nil {
+			s.log = c.LogPath()
+		}
+		return s, err
 	}
 	s, dockerErr := startContainer(ctx)
 	if dockerErr == nil {
+		s.noLog = "the server runs in a container, whose log is not a file here"
 		return s, nil
 	}
 	return nil, fmt.Errorf("no PostgreSQL server for the tests:\n  %s is not set;\n  local server: %v;\n  docker: %v.\n"+
@@ -170,6 +189,24 @@ func DSN(t testing.TB) string {
 func Source(t testing.TB) string {
 	t.Helper()
 	return get(t).source
+}
+
+// ServerLog returns the path of the file the server writes its log to,
+// for a test that reads what the server logged. It skips the test, saying
+// why, when there is no such file to read: a container's server, or one
+// named by EnvDSN without EnvServerLog (set it to the server's log file to
+// run the test there). A file named by EnvServerLog that cannot be read
+// fails the test.
+func ServerLog(t testing.TB) string {
+	t.Helper()
+	s := get(t)
+	if s.log == "" {
+		t.Skipf("pgtest: no server log to read: %s", s.noLog)
+	}
+	if _, err := os.Stat(s.log); err != nil {
+		t.Fatalf("pgtest: the server's log: %v", err)
+	}
+	return s.log
 }
 
 // Schema creates a new empty schema for t and drops it, with everything in

@@ -2,6 +2,8 @@ package pgtest_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -116,4 +118,40 @@ outer:
 		env = append(env, kv)
 	}
 	return env
+}
+
+// ServerLog names the file the server logs to: a warning raised in a
+// session is in it when the statement returns.
+func TestServerLogIsTheServersLog(t *testing.T) {
+	path := pgtest.ServerLog(t)
+	pool := pgtest.Pool(t)
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	marker := "pgtest-log-marker-" + hex.EncodeToString(b[:])
+	if _, err := pool.Exec(context.Background(), "DO $$ BEGIN RAISE WARNING '"+marker+"'; END $$"); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), marker) {
+		t.Fatalf("%s does not hold the warning %s just raised", path, marker)
+	}
+}
+
+// Without a log file to read, a test that needs one is skipped with a
+// message saying how to give one: here the server comes from
+// HOURGLASS_TEST_DSN (this binary's own, run again as a child) and
+// HOURGLASS_TEST_SERVER_LOG is not set.
+func TestServerLogSkipsWithoutAFile(t *testing.T) {
+	if os.Getenv("PGTEST_CHILD") == "1" {
+		t.Skip("already the child")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServerLogIsTheServersLog$", "-test.v", "-test.count=1")
+	cmd.Env = append(withoutEnv(pgtest.EnvDSN, pgtest.EnvServerLog), "PGTEST_CHILD=1", pgtest.EnvDSN+"="+pgtest.DSN(t))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- SKIP") || !strings.Contains(string(out), pgtest.EnvServerLog) {
+		t.Errorf("a server from %s without %s: want a skip naming %s, got %v:\n%s", pgtest.EnvDSN, pgtest.EnvServerLog, pgtest.EnvServerLog, err, out)
+	}
 }

@@ -8,51 +8,9 @@ import (
 )
 
 // The optional capabilities pass through Wrap, faulted like every other
-// operation, and only when the wrapped backend has them: a wrapper that
-// claimed store.Owners for a backend without it would turn a missing
-// capability into a run-time failure.
-
-// base is what the wrapper offers every backend.
-type base interface {
-	store.Store
-	store.Sweeper
-	store.CapabilityReporter
-}
-
-// ownerOps and touchOp are the methods of store.Owners and store.Toucher
-// beyond store.Store.
-type ownerOps interface {
-	CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error
-	Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error
-	List(ctx context.Context, owner store.Owner) ([]store.OwnedSession, error)
-	Revoke(ctx context.Context, owner store.Owner, h store.Handle) error
-	RevokeAll(ctx context.Context, owner store.Owner, except ...store.ID) (int, error)
-}
-
-type touchOp interface {
-	Touch(ctx context.Context, id store.ID, ttl, resolution time.Duration) (store.Record, error)
-}
-
-// view shows f with the capabilities of the backend it wraps.
-func view(f *faulty) store.Store {
-	_, owners := f.s.(store.Owners)
-	_, touch := f.s.(store.Toucher)
-	switch {
-	case owners && touch:
-		return f
-	case owners:
-		return struct {
-			base
-			ownerOps
-		}{f, f}
-	case touch:
-		return struct {
-			base
-			touchOp
-		}{f, f}
-	}
-	return struct{ base }{f}
-}
+// operation. Each method asserts the capability it calls: Wrap shows only
+// the methods of the capabilities the wrapped backend has (view.Of), so the
+// assertion cannot fail.
 
 func (f *faulty) CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
 	return f.around(func() error { return f.s.(store.Owners).CreateOwned(ctx, id, owner, state, ttl, cap) })
@@ -103,4 +61,45 @@ func (f *faulty) Touch(ctx context.Context, id store.ID, ttl, resolution time.Du
 		return store.Record{}, err
 	}
 	return r, nil
+}
+
+func (f *faulty) UpdateIf(ctx context.Context, id store.ID, version uint64, state []byte, ttl time.Duration) (uint64, error) {
+	var v uint64
+	err := f.around(func() error {
+		var err error
+		v, err = f.s.(store.Versioner).UpdateIf(ctx, id, version, state, ttl)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+func (f *faulty) ChangeIDIf(ctx context.Context, old, new store.ID, version uint64, state []byte) (uint64, error) {
+	var v uint64
+	err := f.around(func() error {
+		var err error
+		v, err = f.s.(store.Versioner).ChangeIDIf(ctx, old, new, version, state)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+// Scan hands out no page on a failure: a FailAfter reads and then loses
+// the answer, as a dropped connection would.
+func (f *faulty) Scan(ctx context.Context, after store.ID, limit int) ([]store.ID, error) {
+	var ids []store.ID
+	err := f.around(func() error {
+		var err error
+		ids, err = f.s.(store.Scanner).Scan(ctx, after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }

@@ -1,0 +1,5 @@
+//go:build race
+
+package hashid
+
+const raceEnabled = true
