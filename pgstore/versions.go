@@ -12,8 +12,9 @@ import (
 // The methods of store.Versioner. Every write to a live row adds one to its
 // version column in the same statement, so a version read names one state
 // of the session; the conditional writes below apply only at the version
-// the caller read, in one statement each, and tell "gone" from "changed"
-// without a second round trip.
+// the caller read, in one statement each. UpdateIf tells "gone" from
+// "changed" with a read after a write that matched nothing; ChangeIDIf in
+// its one statement.
 
 // UpdateIf replaces the state of the live session under id and sets its
 // expiry to now+ttl (or keeps it, with store.KeepTTL), only if the session
@@ -26,7 +27,7 @@ func (s *Store) UpdateIf(ctx context.Context, id store.ID, version uint64, state
 	}
 	now := s.instant()
 	for attempt := 1; ; attempt++ {
-		found, updated := false, false
+		updated := false
 		var at uint64
 		_, err := s.writeAt(ctx, "update if", &s.sql.updateIf, now, func(a *args, now time.Time) {
 			a.text(string(id)).bytes(nonNil(state))
@@ -37,32 +38,51 @@ func (s *Store) UpdateIf(ctx context.Context, id store.ID, version uint64, state
 			}
 			a.int8(versionParam(version)).instant(now)
 		}, func(v [][]byte) (err error) {
-			found = true
-			if updated, err = decodeBool(v[0]); err != nil {
-				return err
-			}
-			at, err = decodeVersion(v[1])
+			updated = true
+			at, err = decodeVersion(v[0])
 			return err
 		})
 		switch {
 		case err != nil:
 			return 0, err
-		case !found:
-			return 0, store.ErrNotFound
 		case updated:
 			return at, nil
-		case at != version:
+		}
+		// Nothing matched, so nothing was written: whatever the read
+		// below answers or however it fails, the operation had no
+		// effect, and its answer holds at the read's snapshot.
+		live, cur, err := s.liveVersionAt(ctx, "update if", id, now)
+		switch {
+		case err != nil:
+			return 0, err
+		case !live:
+			return 0, store.ErrNotFound
+		case cur != version:
 			return 0, store.ErrConflict
 		case attempt < maxReruns && ctx.Err() == nil:
-			// The snapshot's row is at version, yet the UPDATE, reading
-			// the row's latest version, did not match: another client
-			// changed, moved or deleted it after the snapshot. Whether
-			// that is ErrConflict or ErrNotFound, only a fresh snapshot
-			// says.
+			// The session is at version now, but was not when the
+			// UPDATE looked (a row committed after its snapshot, or
+			// written back to this version since): run it again.
 			continue
 		}
 		return 0, fmt.Errorf("pgstore: update if: the session kept changing under the statement (%d attempts)", attempt)
 	}
+}
+
+// liveVersionAt reads the version of the session live at now under id, if
+// there is one. A failure is definite: it is a read.
+func (s *Store) liveVersionAt(ctx context.Context, op string, id store.ID, now time.Time) (bool, uint64, error) {
+	var a args
+	a.text(string(id)).instant(now)
+	var version uint64
+	tag, err := s.read(ctx, op, &s.sql.liveVersion, &a, func(v [][]byte) (err error) {
+		version, err = decodeVersion(v[0])
+		return err
+	})
+	if err != nil {
+		return false, 0, err
+	}
+	return tag.RowsAffected() == 1, version, nil
 }
 
 // ChangeIDIf moves the live session at old to new with state, keeping its
