@@ -17,7 +17,7 @@ func (l *layer) CreateOwned(ctx context.Context, id store.ID, owner store.Owner,
 	if err := id.Validate(); err != nil {
 		return err
 	}
-	ctx = store.WithVersionSeed(ctx, store.SeedVersion(id, owner, state))
+	ctx = store.WithVersionSeed(ctx, id, owner, state)
 	return l.inner.(store.Owners).CreateOwned(ctx, l.key(id), owner, state, ttl, cap)
 }
 

@@ -64,7 +64,7 @@ func (l *layer) Create(ctx context.Context, id store.ID, state []byte, ttl time.
 	}
 	// The backend numbers the new record from the ID given here, not
 	// from its hash (store.WithVersionSeed).
-	ctx = store.WithVersionSeed(ctx, store.SeedVersion(id, "", state))
+	ctx = store.WithVersionSeed(ctx, id, "", state)
 	return l.inner.Create(ctx, l.key(id), state, ttl)
 }
 

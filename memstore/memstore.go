@@ -195,19 +195,36 @@ func (s *Store) Update(ctx context.Context, id store.ID, state []byte, ttl time.
 	if err := s.limits.CheckWrite(id, state, ttl); err != nil {
 		return err
 	}
-	state = bytes.Clone(state) // outside the lock, as in Create
+	_, err := s.replace(id, 0, state, ttl)
+	return err
+}
+
+// replace is Update and UpdateIf once their arguments are valid: it
+// replaces the state of the live session under id, and its expiry (kept
+// for store.KeepTTL), if the session is at version (any, for 0, which no
+// record has), and returns the new version. The state is copied outside
+// the lock, as in Create, so the critical section stays a map access and,
+// only if the expiry moves, a heap repair.
+func (s *Store) replace(id store.ID, version uint64, state []byte, ttl time.Duration) (uint64, error) {
+	state = bytes.Clone(state)
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	now := s.now()
 	e, ok := sh.byID[id]
 	if !ok || !e.liveAt(now) {
-		return store.ErrNotFound
+		return 0, store.ErrNotFound
 	}
-	e.state, e.expires = state, store.Expiry(now, ttl)
+	if version != 0 && e.version != version {
+		return 0, store.ErrConflict
+	}
+	e.state = state
+	if ttl != store.KeepTTL {
+		e.expires = store.Expiry(now, ttl)
+		sh.heap.rekey(e)
+	}
 	e.version++
-	sh.heap.rekey(e)
-	return nil
+	return e.version, nil
 }
 
 // UpdateTTL sets the expiry of the live session under id to now+ttl, keeping

@@ -30,25 +30,7 @@ func (s *Store) UpdateIf(ctx context.Context, id store.ID, version uint64, state
 	if err := s.limits.CheckUpdateIf(id, version, state, ttl); err != nil {
 		return 0, err
 	}
-	state = bytes.Clone(state) // outside the lock, as in Update
-	sh := s.shard(id)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	now := s.now()
-	e, ok := sh.byID[id]
-	if !ok || !e.liveAt(now) {
-		return 0, store.ErrNotFound
-	}
-	if e.version != version {
-		return 0, store.ErrConflict
-	}
-	e.state = state
-	if ttl != store.KeepTTL {
-		e.expires = store.Expiry(now, ttl)
-		sh.heap.rekey(e)
-	}
-	e.version++
-	return e.version, nil
+	return s.replace(id, version, state, ttl)
 }
 
 // ChangeIDIf moves the live session under oldID to newID with state, if it

@@ -332,7 +332,7 @@ func TestFirstVersionFromTheContextsSeed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	seed := store.SeedVersion("outer-id", "outer-owner", []byte("plain state"))
-	ctx := store.WithVersionSeed(f.ctx, seed)
+	ctx := store.WithVersionSeed(f.ctx, "outer-id", "outer-owner", []byte("plain state"))
 	want := seed.At(t0.Add(time.Hour))
 	creates := map[string]func(store.ID) error{
 		"create":        func(id store.ID) error { return f.s.Create(ctx, id, []byte("sealed"), time.Hour) },

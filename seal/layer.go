@@ -146,7 +146,7 @@ func (l *Layer) Create(ctx context.Context, id store.ID, state []byte, ttl time.
 	}
 	// The backend numbers the new record from the state given here, not
 	// from the sealed one (store.WithVersionSeed).
-	ctx = store.WithVersionSeed(ctx, store.SeedVersion(id, "", state))
+	ctx = store.WithVersionSeed(ctx, id, "", state)
 	return l.inner.Create(ctx, id, l.seal(id, state), ttl)
 }
 

@@ -21,7 +21,7 @@ func (l *Layer) CreateOwned(ctx context.Context, id store.ID, owner store.Owner,
 	if err != nil {
 		return err
 	}
-	ctx = store.WithVersionSeed(ctx, store.SeedVersion(id, owner, state))
+	ctx = store.WithVersionSeed(ctx, id, owner, state)
 	return o.CreateOwned(ctx, id, owner, l.seal(id, state), ttl, capArg(cap, c))
 }
 

@@ -38,7 +38,7 @@ func revAll(ids []store.ID) []store.ID {
 // the session from (store.WithVersionSeed), as every layer that changes
 // the ID does: the model numbers it from the ID the caller gave.
 func (s reversed) Create(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
-	ctx = store.WithVersionSeed(ctx, store.SeedVersion(id, "", state))
+	ctx = store.WithVersionSeed(ctx, id, "", state)
 	return s.in.Create(ctx, rev(id), state, ttl)
 }
 func (s reversed) Load(ctx context.Context, id store.ID) (store.Record, error) {
@@ -59,7 +59,7 @@ func (s reversed) DeleteExpired(ctx context.Context, limit int) (int, error) {
 }
 func (s reversed) Sweep(ctx context.Context, batch int) (int, error) { return s.in.Sweep(ctx, batch) }
 func (s reversed) CreateOwned(ctx context.Context, id store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {
-	ctx = store.WithVersionSeed(ctx, store.SeedVersion(id, owner, state))
+	ctx = store.WithVersionSeed(ctx, id, owner, state)
 	return s.in.CreateOwned(ctx, rev(id), owner, state, ttl, cap)
 }
 func (s reversed) Cycle(ctx context.Context, old, new store.ID, owner store.Owner, state []byte, ttl time.Duration, cap int) error {

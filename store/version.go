@@ -113,15 +113,16 @@ const versionPrefix = "hourglass/version\x00"
 
 type versionSeedKey struct{}
 
-// WithVersionSeed returns ctx carrying the seed of the record a Create or
-// CreateOwned makes, unless ctx already carries one: a layer calls it with
-// the fields its own caller gave (SeedVersion), before it changes them,
-// and the outermost layer's seed wins.
-func WithVersionSeed(ctx context.Context, seed VersionSeed) context.Context {
+// WithVersionSeed returns ctx carrying the seed (SeedVersion) of the
+// fields a Create or CreateOwned was given, unless ctx already carries
+// one: a layer calls it with its own caller's fields, before it changes
+// them, and the outermost layer's seed wins. The hash is computed only
+// when it is needed: under an outer layer, an inner one pays nothing.
+func WithVersionSeed(ctx context.Context, id ID, owner Owner, state []byte) context.Context {
 	if _, ok := ctx.Value(versionSeedKey{}).(VersionSeed); ok {
 		return ctx
 	}
-	return context.WithValue(ctx, versionSeedKey{}, seed)
+	return context.WithValue(ctx, versionSeedKey{}, SeedVersion(id, owner, state))
 }
 
 // VersionSeedOf returns the seed ctx carries, or SeedVersion of the given

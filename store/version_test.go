@@ -44,8 +44,8 @@ func TestVersionSeedInContext(t *testing.T) {
 		t.Fatal("no seed in the context: not SeedVersion of the fields")
 	}
 	outer := store.SeedVersion("outer", "", nil)
-	ctx = store.WithVersionSeed(ctx, outer)
-	ctx = store.WithVersionSeed(ctx, store.SeedVersion("inner", "", nil))
+	ctx = store.WithVersionSeed(ctx, "outer", "", nil)
+	ctx = store.WithVersionSeed(ctx, "inner", "", nil)
 	if got := store.VersionSeedOf(ctx, "a", "", []byte("x")); got != outer {
 		t.Fatal("the inner layer's seed replaced the outer one's")
 	}
