@@ -74,6 +74,10 @@ func TestMain(m *testing.M) {
 }
 
 func benchMain(m *testing.M) int {
+	defer stopRedis() // redis_test.go's servers, if any started
+	if redisOnly(flag.Lookup("test.bench").Value.String()) {
+		return m.Run() // no PostgreSQL needed
+	}
 	ctx := context.Background()
 	var err error
 	if env, err = benchenv.Setup(ctx, nil); err != nil {

@@ -16,19 +16,43 @@ var errDropped = errors.New("faults: connection dropped after the request was se
 // Dialer makes connections that carry network faults. Pooled connections
 // outlive one simulated run, so a connection asks the Dialer for the current
 // run's Injector at every read and write rather than keeping one.
+//
+// A connection follows what the driver writes in the Dialer's Protocol and
+// offers each write that carries requests (see Protocol) to the armed
+// network fault. A write of k requests advances the operation's count by k;
+// if the fault's request (Injector.Arm's at) is among them, the fault hits
+// the whole write: NetRefuse writes none of it, NetDrop and NetStall all of
+// it. For a pipeline that is an approximation: a fault armed for its second
+// command also takes the first.
+//
+// NetStall needs the driver to end a stalled read itself when its context
+// ends, by setting a read deadline (any but the zero time) or closing the
+// connection: pgx does when the context ends, go-redis before every read
+// unless its ReadTimeout is negative. Whatever the driver does, a stall
+// ends with the operation that armed it (Injector.End).
 type Dialer struct {
-	dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	cur  atomic.Pointer[Injector]
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	proto Protocol
+	cur   atomic.Pointer[Injector]
 }
 
-// NewDialer wraps dial (nil: a plain net.Dialer). Its DialContext has the
-// shape of pgconn.Config.DialFunc.
+// NewDialer wraps dial (nil: a plain net.Dialer) for PostgreSQL: it is
+// NewDialerFor(PostgreSQL, dial). Its DialContext has the shape of
+// pgconn.Config.DialFunc.
 func NewDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Dialer {
+	return NewDialerFor(PostgreSQL, dial)
+}
+
+// NewDialerFor wraps dial (nil: a plain net.Dialer) for connections that
+// speak p. For RESP its DialContext has the shape of go-redis's
+// Options.Dialer and ClusterOptions.Dialer. With a Protocol this package
+// does not define, every write counts as one request.
+func NewDialerFor(p Protocol, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Dialer {
 	if dial == nil {
 		var d net.Dialer
 		dial = d.DialContext
 	}
-	return &Dialer{dial: dial}
+	return &Dialer{dial: dial, proto: p}
 }
 
 // Use makes in the source of faults for every connection of d, and tells in
@@ -47,7 +71,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: c, d: d, unstall: make(chan struct{})}, nil
+	return &conn{Conn: c, d: d, parser: newParser(d.proto), unstall: make(chan struct{})}, nil
 }
 
 // conn is a connection that fails on the Injector's say-so.
@@ -56,8 +80,7 @@ type conn struct {
 	d *Dialer
 
 	mu       sync.Mutex
-	started  bool               // the first message has been written
-	exempt   bool               // a cancel-request connection: part of no operation
+	parser   parser             // what the driver has written so far
 	dropped  bool               // NetDrop: the request went out; the answer will not come
 	stalling bool               // NetStall: reads wait for a deadline or close
 	cancel   context.CancelFunc // the stalled operation's; used once
@@ -66,51 +89,18 @@ type conn struct {
 	once     sync.Once
 }
 
-func isNet(k Kind) bool { return k.IsNet() }
-
-// runsStatement reports whether b, a run of PostgreSQL frontend messages
-// (type byte, 4-byte length including itself, body), holds a simple Query
-// ('Q') or an Execute ('E'): a request that makes the server run something.
-// Anything it cannot parse counts as one, so that a fault is never lost.
-func runsStatement(b []byte) bool {
-	for len(b) > 0 {
-		if len(b) < 5 {
-			return true
-		}
-		if b[0] == 'Q' || b[0] == 'E' {
-			return true
-		}
-		n := int(b[1])<<24 | int(b[2])<<16 | int(b[3])<<8 | int(b[4])
-		if n < 4 || n+1 > len(b) {
-			return true
-		}
-		b = b[n+1:]
-	}
-	return false
-}
-
-// cancelRequest is the first 8 bytes of PostgreSQL's CancelRequest message:
-// length 16, code 80877102. A driver sends it on a connection of its own,
-// for instance while closing a broken one in the background.
-var cancelRequest = []byte{0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e}
-
 func (c *conn) Write(b []byte) (int, error) {
+	// Every write goes through the parser, faults or not, so that it knows
+	// where the next command begins.
 	c.mu.Lock()
-	first := !c.started
-	if first {
-		c.started = true
-		c.exempt = len(b) >= len(cancelRequest) && string(b[:len(cancelRequest)]) == string(cancelRequest)
-	}
-	exempt := c.exempt
+	n := c.parser.requests(b)
 	c.mu.Unlock()
 	in := c.d.cur.Load()
-	if in == nil || exempt || first || !runsStatement(b) {
-		// Faults hit requests that run a statement: not the startup
-		// message, not a cancel request (which would take the fault meant
-		// for the operation beside it), not a prepare-only round trip.
+	if in == nil || n == 0 {
 		return c.Conn.Write(b)
 	}
-	switch in.take(isNet) {
+	k, cancel := in.takeNet(n, c.release)
+	switch k {
 	case NetRefuse:
 		// Nothing is written: the server never sees the request.
 		c.Conn.Close()
@@ -124,7 +114,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	case NetStall:
 		n, err := c.Conn.Write(b)
 		c.mu.Lock()
-		c.stalling, c.cancel = true, in.cancelFunc()
+		c.stalling, c.cancel = true, cancel
 		c.mu.Unlock()
 		return n, err
 	}
@@ -147,7 +137,8 @@ func (c *conn) Read(b []byte) (int, error) {
 	case stalling:
 		// The answer is on its way; hold it back until the stalled
 		// operation's deadline passes (cancelled now, deterministically) and
-		// the driver gives up on the connection.
+		// the driver gives up on the connection, or at the latest until
+		// that operation ends (Injector.End).
 		if cancel != nil {
 			cancel()
 		}
@@ -159,7 +150,13 @@ func (c *conn) Read(b []byte) (int, error) {
 }
 
 // SetDeadline, SetReadDeadline: a driver sets a deadline in the past to
-// interrupt a read when its context ends; that ends a stall.
+// interrupt a read when its context ends (pgx), or a deadline before every
+// read (go-redis: now plus ReadTimeout, or the context's deadline). Any
+// deadline but the zero time ends a stall at once, not when it passes: the
+// stalled read cancels the operation's context, so a deadline taken from
+// it has in effect passed, and one from a ReadTimeout is the driver
+// giving up, sooner than the wall clock would have it. The zero time, which
+// clears a deadline, does not.
 func (c *conn) SetDeadline(t time.Time) error {
 	c.endStall(t)
 	return c.Conn.SetDeadline(t)
@@ -186,3 +183,9 @@ func (c *conn) Close() error {
 	c.once.Do(func() { close(c.unstall) })
 	return c.Conn.Close()
 }
+
+// release ends a stall when the operation that armed it ends, whatever the
+// driver did: a stalled connection left in a pool must not block a later
+// operation's read, which may have no deadline at all. Its answer is never
+// to be read, so the connection is closed.
+func (c *conn) release() { c.Close() }

@@ -39,3 +39,19 @@ func FuzzRunsStatement(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e})
 	f.Fuzz(func(t *testing.T, b []byte) { runsStatement(b) })
 }
+
+func TestPGParser(t *testing.T) {
+	query := msg('Q', "SELECT 1\x00")
+	p := newParser(PostgreSQL)
+	if n := p.requests(query); n != 0 {
+		t.Errorf("the first write (startup) counts %d requests, want 0", n)
+	}
+	if n := p.requests(append(query, query...)); n != 1 {
+		t.Errorf("two queries in a write count %d requests, want 1", n)
+	}
+	cancel := newParser(PostgreSQL)
+	cancel.requests(append(append([]byte{}, cancelRequest...), 0, 0, 0, 1, 0, 0, 0, 2))
+	if n := cancel.requests(query); n != 0 {
+		t.Errorf("a cancel-request connection counts %d requests, want 0", n)
+	}
+}

@@ -39,11 +39,12 @@ type Injector struct {
 	armedAt int  // which request of it a network fault hits (1 = the first)
 	active  Kind // for the operation in progress
 	at      int  // armedAt of the operation in progress
-	writes  int  // requests the operation has written so far
+	writes  int  // requests the operation has written so far (net faults)
 	fired   bool // whether active has taken effect
 	netUsed bool // a connection hook is installed: net faults act on bytes
 	server  Server
 	cancel  context.CancelFunc // the active operation's, for NetStall
+	unstall func()             // ends the stall of the connection NetStall hit
 	counts  [numKinds]int
 	release func() // confines a server fault to its operation
 	hookErr error  // the first failure of a server hook
@@ -111,17 +112,23 @@ func (in *Injector) Begin(ctx context.Context) context.Context {
 }
 
 // End finishes the operation and reports the fault that fired during it
-// (0 if none did).
+// (0 if none did). A connection a NetStall of the operation hit stops
+// stalling: it is closed, and a read of it fails at once, whoever reads it.
 func (in *Injector) End() Kind {
 	in.mu.Lock()
-	k, fired, cancel, release := in.active, in.fired, in.cancel, in.release
-	in.active, in.fired, in.cancel, in.release = 0, false, nil, nil
+	k, fired, cancel, release, unstall := in.active, in.fired, in.cancel, in.release, in.unstall
+	in.active, in.fired, in.cancel, in.release, in.unstall = 0, false, nil, nil, nil
 	if fired {
 		in.counts[k]++
 	}
 	in.mu.Unlock()
 	if cancel != nil {
 		cancel()
+	}
+	if unstall != nil {
+		// A stall is the operation's: the connection it hit must not hold
+		// back a read of whatever operation meets it next in the pool.
+		unstall()
 	}
 	if release != nil {
 		release()
@@ -161,29 +168,39 @@ func (in *Injector) Counts() map[Kind]int {
 	return out
 }
 
-// take claims the active fault for the caller if it is one the caller
-// handles and has not fired yet, and marks it fired. handles runs with the
-// lock held.
+// take claims the active fault for the store wrapper if it is one the
+// wrapper handles and has not fired yet, and marks it fired. handles runs
+// with the lock held.
 func (in *Injector) take(handles func(Kind) bool) Kind {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.active == 0 || in.fired || !handles(in.active) {
 		return 0
 	}
-	if in.active.IsNet() && in.netUsed {
-		if in.writes++; in.writes < in.at {
-			return 0
-		}
-	}
 	in.fired = true
 	return in.active
 }
 
-// cancelFunc returns the active operation's cancel function, for NetStall:
-// a stalled connection must cancel the operation it stalled, not whichever
-// runs when the driver next touches the connection.
-func (in *Injector) cancelFunc() context.CancelFunc {
+// takeNet is take for a connection's write that carries n requests (n > 0):
+// the active network fault fires if the request it was armed for is among
+// them. For NetStall it keeps unstall, to end the stall when the operation
+// ends, and returns the operation's cancel function: a stalled connection
+// must cancel the operation it stalled, not whichever runs when the driver
+// next touches the connection. Both happen under the lock, so that no End
+// can come between the fault firing and its stall being known.
+func (in *Injector) takeNet(n int, unstall func()) (Kind, context.CancelFunc) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.cancel
+	if in.active == 0 || in.fired || !in.active.IsNet() {
+		return 0, nil
+	}
+	if in.writes += n; in.writes < in.at {
+		return 0, nil
+	}
+	in.fired = true
+	if in.active == NetStall {
+		in.unstall = unstall
+		return NetStall, in.cancel
+	}
+	return in.active, nil
 }

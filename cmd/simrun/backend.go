@@ -41,6 +41,8 @@ func openBackend(ctx context.Context, name, dsn string, layers stack.Stack, log 
 		}}, nil
 	case name == "postgres":
 		return openPostgres(ctx, dsn, layers, log)
+	case name == "redis":
+		return openRedis(ctx, dsn, layers, log)
 	case strings.HasPrefix(name, "mutant:"):
 		bug, ok := mutantByName(strings.TrimPrefix(name, "mutant:"))
 		if !ok {
@@ -50,7 +52,7 @@ func openBackend(ctx context.Context, name, dsn string, layers stack.Stack, log 
 			return mutant.New(env.Clock, env.Limits, bug), nil
 		}}, nil
 	}
-	return nil, fmt.Errorf("unknown backend %q: want memory, postgres or mutant:BUG", name)
+	return nil, fmt.Errorf("unknown backend %q: want memory, postgres, redis or mutant:BUG", name)
 }
 
 // mutantNames lists the planted bugs, the race bugs (which only -clients

@@ -76,9 +76,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Uint64Var(&c.seed, "seed", 0, "first seed (default: a random one, printed)")
 	fs.IntVar(&c.runs, "runs", 100, "number of seeds to run: seed, seed+1, ...")
 	fs.IntVar(&c.ops, "ops", 500, "operations per run")
-	fs.StringVar(&c.backend, "backend", "memory", "backend: memory, postgres, or mutant:BUG (a planted bug; mutant:list lists them)")
+	fs.StringVar(&c.backend, "backend", "memory", "backend: memory, postgres, redis, or mutant:BUG (a planted bug; mutant:list lists them)")
 	fs.StringVar(&layers, "layers", "", "layers over the backend, outermost first: "+strings.Join(stack.Names, ", ")+" (\"hashid,seal\" is hashid over seal over the backend)")
-	fs.StringVar(&c.dsn, "dsn", "", "PostgreSQL connection string for -backend postgres (default: start a throwaway server)")
+	fs.StringVar(&c.dsn, "dsn", "", "-backend postgres: a PostgreSQL connection string; -backend redis: redis://host:port[,host:port...][?cluster=true|false] (default: start a throwaway server)")
 	fs.StringVar(&start, "start", sim.DefaultStart.Format(time.RFC3339), "instant the simulated clock starts at (RFC 3339)")
 	fs.StringVar(&c.trace, "trace", "", "write the trace of the run that failed (or of the single run with -runs 1) to this file")
 	fs.StringVar(&c.replay, "replay", "", "run this trace file instead of generating traces")
@@ -150,8 +150,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			}
 		}
 	}
-	if c.dsn != "" && c.backend != "postgres" {
-		return nil, usageError{"-dsn is only for -backend postgres"}
+	if c.dsn != "" && c.backend != "postgres" && c.backend != "redis" {
+		return nil, usageError{"-dsn is only for -backend postgres or redis"}
 	}
 	if c.check != "" {
 		for _, f := range []string{"seed", "runs", "ops", "start", "faults", "fault-rate", "backend", "dsn", "replay", "clients", "trace", "ids", "users", "versions", "scan", "layers"} {

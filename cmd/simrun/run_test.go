@@ -99,7 +99,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-max-steps", "100000001"}, "out of range"},
 		{[]string{"-seed", "-1"}, "invalid value"},
 		{[]string{"-seed", "x"}, "invalid value"},
-		{[]string{"-backend", "redis"}, `unknown backend "redis"`},
+		{[]string{"-backend", "mongodb"}, `unknown backend "mongodb"`},
+		{[]string{"-backend", "redis", "-dsn", "http://x:1"}, "redis:// or rediss://"},
+		{[]string{"-backend", "redis", "-dsn", "redis://a:1,b:2?cluster=false"}, "cluster=false"},
+		{[]string{"-backend", "redis", "-layers", "seal"}, "-layers is not supported"},
 		{[]string{"-backend", "mutant:nope"}, `unknown mutant "nope"`},
 		{[]string{"-start", "tomorrow"}, "want an RFC 3339 time"},
 		{[]string{"-start", "9999-01-01T00:00:00Z"}, "outside the years"},
@@ -109,7 +112,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-replay", corrupt}, "trace line 2"},
 		{[]string{"-replay", binary}, "trace line 1"},
 		{[]string{"-replay", corrupt, "-seed", "3"}, "drop -seed"},
-		{[]string{"-dsn", "postgres://x"}, "only for -backend postgres"},
+		{[]string{"-dsn", "postgres://x"}, "only for -backend postgres or redis"},
 		{[]string{"-trace", filepath.Join(dir, "no", "such", "dir", "t"), "-runs", "1", "-ops", "5"}, "writing the trace"},
 	}
 	wantUsageErrors(t, tests)

@@ -1,0 +1,125 @@
+package redisstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hourglass-go/hourglass/store"
+)
+
+// scanCount is SCAN's COUNT hint: keys looked at per round trip.
+const scanCount = 1000
+
+// expired is a record DeleteExpired found expired.
+type expired struct {
+	id      store.ID
+	expires int64
+	version string
+}
+
+// DeleteExpired implements store.Store. It scans every primary for
+// records expired at the caller's instant, orders them earliest expiry
+// first (ties by ID), and removes the first limit of them, each only if
+// it is still the record that was read. Redis Cluster has no atomic
+// operation over all slots, so this is a maintenance pass, not one atomic
+// step: a record renewed or replaced while it runs is left alone, and the
+// count is of records removed. Redis reclaims keys by itself Margin after
+// their expiry, so calling it is optional.
+func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
+	if limit < 0 {
+		return 0, fmt.Errorf("%w: %d", store.ErrInvalidLimit, limit)
+	}
+	now := s.now()
+	var (
+		mu    sync.Mutex
+		found []expired
+	)
+	err := s.forEachPrimary(ctx, func(ctx context.Context, c *redis.Client) error {
+		got, err := s.scanExpired(ctx, c, now)
+		mu.Lock()
+		found = append(found, got...)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return 0, definite(classify("delete-expired (scan)", err))
+	}
+	slices.SortFunc(found, func(a, b expired) int {
+		return cmp.Or(cmp.Compare(a.expires, b.expires), strings.Compare(string(a.id), string(b.id)))
+	})
+	if limit > 0 && len(found) > limit {
+		found = found[:limit]
+	}
+	n := 0
+	for _, x := range found {
+		r, err := s.do(ctx, "delete-expired", scriptReclaim, true, x.id, now, strconv.FormatInt(x.expires, 10), x.version)
+		if err != nil {
+			return n, err
+		}
+		if r.status == "OK" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// forEachPrimary runs fn on every primary (the one node, without a
+// cluster).
+func (s *Store) forEachPrimary(ctx context.Context, fn func(context.Context, *redis.Client) error) error {
+	if s.cluster == nil {
+		return fn(ctx, s.single)
+	}
+	return s.cluster.ForEachMaster(ctx, fn)
+}
+
+// scanExpired lists the expired records on one primary, resolving any
+// pending move it meets so that what it reads is the record.
+func (s *Store) scanExpired(ctx context.Context, c *redis.Client, now time.Time) ([]expired, error) {
+	var out []expired
+	pattern := s.opts.Prefix + ":{*}"
+	head := s.opts.Prefix + ":{"
+	nowUs := now.UnixMicro()
+	var cursor uint64
+	for {
+		keys, next, err := c.Scan(ctx, cursor, pattern, scanCount).Result()
+		if err != nil {
+			return out, err
+		}
+		for _, k := range keys {
+			id := store.ID(strings.TrimSuffix(strings.TrimPrefix(k, head), "}"))
+			if id.Validate() != nil {
+				continue // not a session key of this store
+			}
+			for range maxResolve {
+				f, err := c.HMGet(ctx, k, "e", "v", "pt", "pf").Result()
+				if err != nil {
+					return out, err
+				}
+				if pt, _ := f[2].(string); pt != "" {
+					pf, _ := f[3].(string)
+					if err := s.resolve(ctx, id, store.ID(pf), pt, now, 0); err != nil {
+						return out, err
+					}
+					continue
+				}
+				es, _ := f[0].(string)
+				v, _ := f[1].(string)
+				if e, err := strconv.ParseInt(es, 10, 64); err == nil && nowUs >= e {
+					out = append(out, expired{id: id, expires: e, version: v})
+				}
+				break
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return out, nil
+		}
+	}
+}
