@@ -9,7 +9,10 @@
 // (owners_test.go: BenchmarkOwners*, on a cluster of their own with
 // PostgreSQL's default durability and 1,000,000 sessions), a
 // load-while-cleaning program (cmd/cleanup) and a tool that pairs the
-// benchmark rounds into ratios (cmd/ratios).
+// benchmark rounds into ratios (cmd/ratios). redis_test.go does the same
+// for Redis (BenchmarkRedis*): redisstore against scs/redisstore and
+// gofiber/storage/redis on throwaway redis-servers it starts itself, with
+// no PostgreSQL when only those benchmarks run.
 // BENCHMARKS.md has the results and the commands that made them; in short:
 //
 //	cd bench

@@ -606,24 +606,30 @@ func TestRedisMemory(t *testing.T) {
 		ids[i] = fmt.Sprintf("mem%040d", i) // 43 bytes, like store.NewID
 	}
 	ctx := context.Background()
+	hourglass := func(addr string) (func(string) error, func()) {
+		s, err := redisstore.New(ctx, redisstore.Options{Addrs: []string{addr}, PoolSize: redisPool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(k string) error { return s.Create(ctx, store.ID(k), payload, redisTTL) }, func() { s.Close() }
+	}
 	stores := []struct {
-		name string
-		open func(addr string) (create func(k string) error, closer func())
+		name     string
+		settings map[string]string
+		open     func(addr string) (create func(k string) error, closer func())
 	}{
-		{"hourglass", func(addr string) (func(string) error, func()) {
-			s, err := redisstore.New(ctx, redisstore.Options{Addrs: []string{addr}, PoolSize: redisPool})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return func(k string) error { return s.Create(ctx, store.ID(k), payload, redisTTL) }, func() { s.Close() }
-		}},
-		{"scs", func(addr string) (func(string) error, func()) {
+		{"hourglass", nil, hourglass},
+		// A 512-byte field is over the default hash-max-listpack-value
+		// (64), which makes every session a hashtable; with a higher
+		// limit it stays a compact listpack.
+		{"hourglass, hash-max-listpack-value 1024", map[string]string{"hash-max-listpack-value": "1024"}, hourglass},
+		{"scs", nil, func(addr string) (func(string) error, func()) {
 			rp := &redis.Pool{MaxIdle: redisPool, MaxActive: redisPool, Wait: true,
 				Dial: func() (redis.Conn, error) { return redis.Dial("tcp", addr) }}
 			s := scsredis.New(rp)
 			return func(k string) error { return s.Commit(k, payload, time.Now().Add(redisTTL)) }, func() { rp.Close() }
 		}},
-		{"fiber", func(addr string) (func(string) error, func()) {
+		{"fiber", nil, func(addr string) (func(string) error, func()) {
 			host, port, err := splitAddr(addr)
 			if err != nil {
 				t.Fatal(err)
@@ -633,7 +639,7 @@ func TestRedisMemory(t *testing.T) {
 		}},
 	}
 	for _, st := range stores {
-		c, err := rediscluster.Start(ctx, rediscluster.Options{Primaries: 1, AppendFsync: redisFsync})
+		c, err := rediscluster.Start(ctx, rediscluster.Options{Primaries: 1, AppendFsync: redisFsync, Settings: st.settings})
 		if err != nil {
 			t.Fatal(err)
 		}

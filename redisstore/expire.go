@@ -28,7 +28,8 @@ type expired struct {
 // DeleteExpired implements store.Store. It scans every primary for
 // records expired at the caller's instant, orders them earliest expiry
 // first (ties by ID), and removes the first limit of them, each only if
-// it is still the record that was read. Redis Cluster has no atomic
+// it is still the record that was read (else the next in line takes its
+// place). Redis Cluster has no atomic
 // operation over all slots, so this is a maintenance pass, not one atomic
 // step: a record renewed or replaced while it runs is left alone, and the
 // count is of records removed. Redis reclaims keys by itself Margin after
@@ -55,11 +56,15 @@ func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 	slices.SortFunc(found, func(a, b expired) int {
 		return cmp.Or(cmp.Compare(a.expires, b.expires), strings.Compare(string(a.id), string(b.id)))
 	})
-	if limit > 0 && len(found) > limit {
-		found = found[:limit]
-	}
+	// Candidates are tried in order until limit are removed: one that is
+	// gone or renewed by the time its turn comes (another sweep took it,
+	// a lagging client renewed it) gives its place to the next, as the
+	// contract's single atomic cleanup would have, had it run after that.
 	n := 0
 	for _, x := range found {
+		if limit > 0 && n == limit {
+			break
+		}
 		r, err := s.do(ctx, "delete-expired", scriptReclaim, true, x.id, now, strconv.FormatInt(x.expires, 10), x.version)
 		if err != nil {
 			return n, err

@@ -88,19 +88,44 @@ func (s *Store) Create(ctx context.Context, id store.ID, state []byte, ttl time.
 	return outcome("create", r)
 }
 
-// Load implements store.Store.
+// Load implements store.Store. It is the one operation that runs no
+// script: one HMGET reads the whole record atomically, and the caller's
+// instant judges it here, as the scripts would there. A script costs the
+// server several times a native read (measured: bench/BENCHMARKS.md,
+// "Redis"), and Load is most of a session store's traffic.
 func (s *Store) Load(ctx context.Context, id store.ID) (store.Record, error) {
 	if err := id.Validate(); err != nil {
 		return store.Record{}, err
 	}
-	r, err := s.do(ctx, "load", scriptLoad, false, id, s.now())
-	if err != nil {
-		return store.Record{}, err
+	now := s.now()
+	for i := 0; ; i++ {
+		f, err := s.rdb.HMGet(ctx, s.key(id), "pt", "pf", "e", "s", "v").Result()
+		if err != nil {
+			return store.Record{}, classify("load", err)
+		}
+		if pt, _ := f[0].(string); pt != "" {
+			if i == maxResolve {
+				return store.Record{}, &opError{op: "load", err: ErrContended}
+			}
+			pf, _ := f[1].(string)
+			if err := s.resolve(ctx, id, store.ID(pf), pt, now, 0); err != nil {
+				return store.Record{}, err
+			}
+			continue
+		}
+		es, _ := f[2].(string)
+		e, err := strconv.ParseInt(es, 10, 64)
+		if err != nil || now.UnixMicro() >= e {
+			return store.Record{}, fmt.Errorf("redisstore: load: %w", store.ErrNotFound)
+		}
+		vs, _ := f[4].(string)
+		v, err := strconv.ParseUint(vs, 10, 64)
+		st, _ := f[3].(string)
+		if err != nil {
+			return store.Record{}, &opError{op: "load", err: fmt.Errorf("malformed record")}
+		}
+		return store.Record{State: []byte(st), Expires: time.UnixMicro(e).UTC(), Version: v}, nil
 	}
-	if err := outcome("load", r); err != nil {
-		return store.Record{}, err
-	}
-	return record("load", r, 0)
 }
 
 // Update implements store.Store.

@@ -97,17 +97,16 @@ func (s *Store) run(ctx context.Context, op string, sc *script, write bool, keys
 // runWait runs the script and WAIT in one pipeline on the connection of
 // the key's primary, so that WAIT counts the script's write.
 func (s *Store) runWait(ctx context.Context, key string, argv []any, sc *script) (*redis.Cmd, error) {
-	var node *redis.Client
-	if s.cluster != nil {
-		n, err := s.cluster.MasterForKey(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		node = n
-	} else {
-		node = s.single
-	}
+	node := s.single
+	moved := 0
 	for attempt := 0; ; attempt++ {
+		if s.cluster != nil {
+			n, err := s.cluster.MasterForKey(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			node = n
+		}
 		cmd := redis.NewCmd(ctx, argv...)
 		wait := redis.NewIntCmd(ctx, "wait", s.opts.WaitReplicas, s.opts.WaitTimeout.Milliseconds())
 		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -115,8 +114,16 @@ func (s *Store) runWait(ctx context.Context, key string, argv []any, sc *script)
 			_ = p.Process(ctx, wait)
 			return nil
 		})
-		if err := cmd.Err(); isNoScript(err) && attempt == 0 {
+		if err := cmd.Err(); isNoScript(err) && argv[0] == "evalsha" {
 			argv[0], argv[1] = "eval", sc.src
+			continue
+		}
+		if err := cmd.Err(); isMoved(err) && s.cluster != nil && moved < 3 {
+			// The slot moved (a failover): the script did not run.
+			// The client's map is stale; reload it and go where the slot
+			// is now, as the client's own routing would.
+			moved++
+			s.cluster.ReloadState(ctx)
 			continue
 		}
 		if err := cmd.Err(); err != nil {
@@ -132,6 +139,10 @@ func (s *Store) runWait(ctx context.Context, key string, argv []any, sc *script)
 		}
 		return cmd, nil
 	}
+}
+
+func isMoved(err error) bool {
+	return err != nil && (strings.HasPrefix(err.Error(), "MOVED ") || strings.HasPrefix(err.Error(), "ASK "))
 }
 
 func isNoScript(err error) bool {

@@ -62,6 +62,18 @@ local function fenced()
   return redis.call('HEXISTS', KEYS[#KEYS], ARGV[#ARGV]) == 1
 end
 local now = tonumber(ARGV[1])
+-- head reads, in one call, what every single-key script checks first:
+-- a pending move in (pt, pf), the expiry (e), an intent out (it), and
+-- whatever else the script names.
+local function head(k, ...)
+  return redis.call('HMGET', k, 'pt', 'pf', 'e', 'it', ...)
+end
+-- expire sets the key's TTL from an expiry the script knows.
+local function expire(k, e, margin)
+  local ms = math.ceil((e - now) / 1000) + margin
+  if ms < 1 then ms = 1 end
+  redis.call('PEXPIRE', k, ms)
+end
 `
 
 type script struct {
@@ -82,26 +94,20 @@ func newScript(name, body string) *script {
 // each other. Reads ignore intents: until the commit the session is
 // where it was.
 var (
-	// create: KEYS k; ARGV now, margin, state, expires, version.
+	// create: KEYS k; ARGV now, margin, state, expires, version. The hot
+	// scripts read everything they check in one HMGET (head) and set the
+	// TTL from what they know, since each redis.call costs.
 	scriptCreate = newScript("create", `
 if fenced() then return {'FENCED'} end
 local k = KEYS[1]
-local p = pend(k) if p then return p end
-if live(k, now) then return {'DUP'} end
-p = busy(k) if p then return p end
-redis.call('DEL', k)
+local f = head(k)
+if f[1] then return {'PEND', f[2], f[1]} end
+local e = tonumber(f[3])
+if e and now < e then return {'DUP'} end
+if f[4] then return {'BUSY', f[4]} end
 redis.call('HSET', k, 's', ARGV[3], 'e', ARGV[4], 'v', ARGV[5])
-gc(k, now, tonumber(ARGV[2]))
+expire(k, tonumber(ARGV[4]), tonumber(ARGV[2]))
 return {'OK'}
-`)
-
-	// load: KEYS k; ARGV now.
-	scriptLoad = newScript("load", `
-local k = KEYS[1]
-local p = pend(k) if p then return p end
-if not live(k, now) then return {'NF'} end
-local r = redis.call('HMGET', k, 's', 'e', 'v')
-return {'OK', r[1], r[2], r[3]}
 `)
 
 	// update: KEYS k; ARGV now, margin, state, expires, has-state ('0':
@@ -109,16 +115,18 @@ return {'OK', r[1], r[2], r[3]}
 	scriptUpdate = newScript("update", `
 if fenced() then return {'FENCED'} end
 local k = KEYS[1]
-local p = pend(k) if p then return p end
-if not live(k, now) then return {'NF'} end
-p = busy(k) if p then return p end
+local f = head(k)
+if f[1] then return {'PEND', f[2], f[1]} end
+local e = tonumber(f[3])
+if not e or now >= e then return {'NF'} end
+if f[4] then return {'BUSY', f[4]} end
 if ARGV[5] == '1' then
   redis.call('HSET', k, 's', ARGV[3], 'e', ARGV[4])
 else
   redis.call('HSET', k, 'e', ARGV[4])
 end
 redis.call('HINCRBY', k, 'v', 1)
-gc(k, now, tonumber(ARGV[2]))
+expire(k, tonumber(ARGV[4]), tonumber(ARGV[2]))
 return {'OK'}
 `)
 
@@ -126,13 +134,18 @@ return {'OK'}
 	scriptUpdateIf = newScript("update-if", `
 if fenced() then return {'FENCED'} end
 local k = KEYS[1]
-local p = pend(k) if p then return p end
-if not live(k, now) then return {'NF'} end
-if redis.call('HGET', k, 'v') ~= ARGV[3] then return {'CONF'} end
-p = busy(k) if p then return p end
-redis.call('HSET', k, 's', ARGV[4], 'v', ARGV[6])
-if ARGV[5] ~= '' then redis.call('HSET', k, 'e', ARGV[5]) end
-gc(k, now, tonumber(ARGV[2]))
+local f = head(k, 'v')
+if f[1] then return {'PEND', f[2], f[1]} end
+local e = tonumber(f[3])
+if not e or now >= e then return {'NF'} end
+if f[5] ~= ARGV[3] then return {'CONF'} end
+if f[4] then return {'BUSY', f[4]} end
+if ARGV[5] ~= '' then
+  redis.call('HSET', k, 's', ARGV[4], 'v', ARGV[6], 'e', ARGV[5])
+  expire(k, tonumber(ARGV[5]), tonumber(ARGV[2]))
+else
+  redis.call('HSET', k, 's', ARGV[4], 'v', ARGV[6])
+end
 return {'OK'}
 `)
 
@@ -140,11 +153,12 @@ return {'OK'}
 	scriptDelete = newScript("delete", `
 if fenced() then return {'FENCED'} end
 local k = KEYS[1]
-local p = pend(k) if p then return p end
-p = busy(k) if p then return p end
-local ok = live(k, now)
+local f = head(k)
+if f[1] then return {'PEND', f[2], f[1]} end
+if f[4] then return {'BUSY', f[4]} end
 redis.call('DEL', k)
-if ok then return {'OK'} end
+local e = tonumber(f[3])
+if e and now < e then return {'OK'} end
 return {'NF'}
 `)
 
@@ -152,18 +166,19 @@ return {'NF'}
 	scriptTouch = newScript("touch", `
 if fenced() then return {'FENCED'} end
 local k = KEYS[1]
-local p = pend(k) if p then return p end
-local ok, e = live(k, now)
-if not ok then return {'NF'} end
+local f = head(k, 's', 'v')
+if f[1] then return {'PEND', f[2], f[1]} end
+local e = tonumber(f[3])
+if not e or now >= e then return {'NF'} end
 local next = tonumber(ARGV[3])
 if next > e and next - e >= tonumber(ARGV[4]) then
-  p = busy(k) if p then return p end
+  if f[4] then return {'BUSY', f[4]} end
   redis.call('HSET', k, 'e', ARGV[3])
   redis.call('HINCRBY', k, 'v', 1)
-  gc(k, now, tonumber(ARGV[2]))
+  expire(k, next, tonumber(ARGV[2]))
+  return {'OK', f[5], ARGV[3], redis.call('HGET', k, 'v')}
 end
-local r = redis.call('HMGET', k, 's', 'e', 'v')
-return {'OK', r[1], r[2], r[3]}
+return {'OK', f[5], f[3], f[6]}
 `)
 
 	// moveSame moves a record between two keys of one slot in one step.
@@ -329,6 +344,6 @@ return {'OK'}
 `)
 
 // allScripts are loaded on every primary by New.
-var allScripts = []*script{scriptCreate, scriptLoad, scriptUpdate, scriptUpdateIf, scriptDelete, scriptTouch,
+var allScripts = []*script{scriptCreate, scriptUpdate, scriptUpdateIf, scriptDelete, scriptTouch,
 	scriptMoveSame, scriptPrepare, scriptIntent, scriptClaim, scriptCommit, scriptStatus, scriptSettle, scriptUnmark,
 	scriptAbort, scriptReclaim, scriptFence}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opts: o, clk: o.Clock, margin: fmt.Sprint(o.Margin.Milliseconds()), owns: true}
+	s := &Store{opts: o, clk: o.Clock, margin: strconv.FormatInt(o.Margin.Milliseconds(), 10), owns: true}
 	if o.Cluster {
 		s.cluster = redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs:    o.Addrs,
@@ -208,7 +209,7 @@ func (s *Store) loadScripts(ctx context.Context) error {
 // now reads the clock once, as every operation does.
 func (s *Store) now() time.Time { return store.Instant(s.clk.Now()) }
 
-func micros(t time.Time) string { return fmt.Sprint(t.UnixMicro()) }
+func micros(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
 
 // key is the session key of id: the ID is the hash tag, so sessions spread
 // over every slot and two IDs share a slot only by chance.

@@ -64,6 +64,11 @@ type Harness struct {
 
 	mu      sync.Mutex
 	clients []*client    // simulated application servers, made on first use
+	// retired are stores replaced by a server fault, closed only between
+	// runs: closing a go-redis client under an operation in flight makes
+	// it resend the operation's command (go-redis retries on a closed
+	// pool whatever the command says), which would run a write twice.
+	retired []*redisstore.Store
 	prefix  string       // the current run's
 	limits  store.Limits // the current run's
 
@@ -106,6 +111,9 @@ func (h *Harness) Close() {
 			s.Close()
 		}
 	}
+	for _, s := range h.retired {
+		s.Close()
+	}
 	h.admin.Close()
 }
 
@@ -147,7 +155,7 @@ func (h *Harness) renew(ctx context.Context) error {
 			return err
 		}
 		if old := c.cur.Swap(s); old != nil {
-			old.Close()
+			h.retired = append(h.retired, old)
 		}
 	}
 	return nil
@@ -164,6 +172,10 @@ func (h *Harness) Factory(env sim.Env) (store.Store, error) {
 		}
 	}
 	h.mu.Lock()
+	for _, s := range h.retired {
+		s.Close() // no operation of an earlier run is in flight now
+	}
+	h.retired = nil
 	h.prefix = fmt.Sprintf("sim%d:%d", os.Getpid(), h.runs.Add(1))
 	changed := h.limits != env.Limits
 	h.limits = env.Limits
