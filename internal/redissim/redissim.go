@@ -63,7 +63,7 @@ type Harness struct {
 	runs  atomic.Int64
 
 	mu      sync.Mutex
-	clients []*client    // simulated application servers, made on first use
+	clients []*client // simulated application servers, made on first use
 	// retired are stores replaced by a server fault, closed only between
 	// runs: closing a go-redis client under an operation in flight makes
 	// it resend the operation's command (go-redis retries on a closed
