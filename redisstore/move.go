@@ -129,7 +129,7 @@ func (s *Store) moveAcross(ctx context.Context, op string, old, new store.ID, no
 	default:
 		return 0, true, outcome(op, r)
 	}
-	end, v, err := s.finish(ctx, old, token, now, 0)
+	end, v, err := s.finish(ctx, old, token, now, 0, &r)
 	if err != nil {
 		return s.giveUp(ctx, op, old, token, now, helped, err)
 	}
@@ -189,14 +189,20 @@ func (s *Store) giveUp(ctx context.Context, op string, old store.ID, token strin
 // the target (or abort the move if the target is live), commit on the
 // source, settle the target. It returns how the move ended and the
 // version it moved the session at.
-func (s *Store) finish(ctx context.Context, src store.ID, token string, now time.Time, depth int) (int, uint64, error) {
+func (s *Store) finish(ctx context.Context, src store.ID, token string, now time.Time, depth int, known *reply) (int, uint64, error) {
 	if depth > maxDepth {
 		return 0, 0, &opError{op: "finish", err: ErrContended}
 	}
 	for range maxResolve {
-		in, err := s.run(ctx, "finish", scriptIntent, false, []string{s.key(src)}, now, token)
-		if err != nil {
-			return 0, 0, definite(err)
+		var in reply
+		if known != nil {
+			// The mover's own prepare answered with the intent.
+			in, known = *known, nil
+		} else {
+			var err error
+			if in, err = s.run(ctx, "finish", scriptIntent, false, []string{s.key(src)}, now, token); err != nil {
+				return 0, 0, definite(err)
+			}
 		}
 		if in.status == "NONE" {
 			return moveGone, 0, nil

@@ -35,7 +35,7 @@ func (s *Store) do(ctx context.Context, op string, sc *script, write bool, id st
 // unblock settles the move a PEND or BUSY reply on id's key names.
 func (s *Store) unblock(ctx context.Context, id store.ID, r reply, now time.Time, depth int) error {
 	if r.status == "BUSY" {
-		_, _, err := s.finish(ctx, id, r.str(0), now, depth+1)
+		_, _, err := s.finish(ctx, id, r.str(0), now, depth+1, nil)
 		return err
 	}
 	return s.resolve(ctx, id, store.ID(r.str(0)), r.str(1), now, depth+1)
@@ -228,7 +228,7 @@ func (s *Store) resolve(ctx context.Context, dst, from store.ID, token string, n
 		}
 		switch st.status {
 		case "INTENT":
-			if _, _, err := s.finish(ctx, from, token, now, depth+1); err != nil {
+			if _, _, err := s.finish(ctx, from, token, now, depth+1, nil); err != nil {
 				return err
 			}
 			continue // finishing settled dst too, unless it aborted

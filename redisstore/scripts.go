@@ -209,8 +209,9 @@ return {'OK', v}
 `)
 
 	// prepare records a move's intent on its source: everything any client
-	// needs to finish it. KEYS src; ARGV now, token, target, version (''
-	// any), state, has-state.
+	// needs to finish it. It answers as intent does, so that the mover
+	// goes on to claim without reading it back. KEYS src; ARGV now, token,
+	// target, version ('' any), state, has-state.
 	scriptPrepare = newScript("prepare", `
 if fenced() then return {'FENCED'} end
 local src = KEYS[1]
@@ -219,8 +220,12 @@ if not live(src, now) then return {'NF'} end
 if ARGV[4] ~= '' and redis.call('HGET', src, 'v') ~= ARGV[4] then return {'CONF'} end
 p = busy(src) if p then return p end
 redis.call('HSET', src, 'it', ARGV[2], 'in', ARGV[3], 'inow', ARGV[1], 'ih', ARGV[6])
-if ARGV[6] == '1' then redis.call('HSET', src, 'is', ARGV[5]) end
-return {'OK'}
+local r = redis.call('HMGET', src, 's', 'e', 'v')
+if ARGV[6] == '1' then
+  redis.call('HSET', src, 'is', ARGV[5])
+  r[1] = ARGV[5]
+end
+return {'OK', ARGV[3], ARGV[1], r[1], r[2], r[3]}
 `)
 
 	// intent reads a move's intent, to finish it. KEYS src; ARGV now, token.
