@@ -49,6 +49,9 @@ func (s *Store) move(ctx context.Context, op string, old, new store.ID, version 
 	if s.sameSlot(old, new) {
 		return s.moveSame(ctx, op, old, new, now, ver, newv, state, hasState)
 	}
+	if s.splitMove {
+		return s.moveSplit(ctx, op, old, new, now, version, state, hasState)
+	}
 	for range maxResolve {
 		v, done, err := s.moveAcross(ctx, op, old, new, now, version, state, hasState)
 		if done || err != nil {
@@ -95,7 +98,8 @@ func (s *Store) moveSame(ctx context.Context, op string, old, new store.ID, now 
 // The ends of a move, as finish reports them.
 const (
 	moveGone      = iota // someone else ended it; the marker tells how
-	moveCommitted        // committed (by this call or before it)
+	moveCommitted        // committed (by this call or before it), perhaps not settled
+	moveSettled          // committed and settled: the target holds the session
 	moveTaken            // aborted by this call: the target was live
 )
 
@@ -116,7 +120,7 @@ func (s *Store) moveAcross(ctx context.Context, op string, old, new store.ID, no
 	token := newToken()
 	r, err := s.run(ctx, op+" (prepare)", scriptPrepare, true, []string{s.key(old)}, now, token, string(new), ver, state, flag(hasState))
 	if err != nil {
-		return s.giveUp(ctx, op, old, token, now, helped, err)
+		return s.giveUp(ctx, op, old, new, token, now, helped, err)
 	}
 	switch r.status {
 	case "OK":
@@ -131,13 +135,18 @@ func (s *Store) moveAcross(ctx context.Context, op string, old, new store.ID, no
 	}
 	end, v, err := s.finish(ctx, old, token, now, 0, &r)
 	if err != nil {
-		return s.giveUp(ctx, op, old, token, now, helped, err)
+		return s.giveUp(ctx, op, old, new, token, now, helped, err)
 	}
 	switch end {
-	case moveCommitted:
-		// Only the mover drops its marker: a helper that finished the
-		// move leaves it for the mover to find.
+	case moveSettled:
+		// Only the mover drops its marker, and only once the target is
+		// settled: a helper that finished the move leaves it for the
+		// mover to find, and a reader of the target that found no marker
+		// would drop the pending record as aborted.
 		_, _ = s.run(ctx, op+" (unmark)", scriptUnmark, true, []string{s.marker(old)}, now, token)
+		return v, true, nil
+	case moveCommitted:
+		s.settleAndUnmark(ctx, op, old, new, token, now)
 		return v, true, nil
 	case moveTaken:
 		return 0, true, fmt.Errorf("redisstore: %s: %w", op, store.ErrDuplicateID)
@@ -148,10 +157,20 @@ func (s *Store) moveAcross(ctx context.Context, op string, old, new store.ID, no
 		return 0, true, err // the move may have committed
 	}
 	if a.status == "DONE" {
-		_, _ = s.run(ctx, op+" (unmark)", scriptUnmark, true, []string{s.marker(old)}, now, token)
+		s.settleAndUnmark(ctx, op, old, new, token, now)
 		return helped, true, nil
 	}
 	return 0, false, nil
+}
+
+// settleAndUnmark settles a committed move's target, then drops its
+// marker; if settling fails, the marker stays (until its TTL) for the
+// next reader of the target to settle by.
+func (s *Store) settleAndUnmark(ctx context.Context, op string, old, new store.ID, token string, now time.Time) {
+	if _, err := s.run(ctx, op+" (settle)", scriptSettle, true, []string{s.key(new)}, now, s.margin, token, "1"); err != nil {
+		return
+	}
+	_, _ = s.run(ctx, op+" (unmark)", scriptUnmark, true, []string{s.marker(old)}, now, token)
 }
 
 // giveUp ends a move that failed part way: it withdraws the intent, so
@@ -159,7 +178,7 @@ func (s *Store) moveAcross(ctx context.Context, op string, old, new store.ID, no
 // the move had committed already (a helper finished it), it succeeded, at
 // version helped. If withdrawing fails too, whether the move committed or
 // will be is unknown: ambiguous.
-func (s *Store) giveUp(ctx context.Context, op string, old store.ID, token string, now time.Time, helped uint64, cause error) (uint64, bool, error) {
+func (s *Store) giveUp(ctx context.Context, op string, old, new store.ID, token string, now time.Time, helped uint64, cause error) (uint64, bool, error) {
 	// The abort runs whatever became of the caller's context: its end is
 	// often what failed the move, and an intent left behind would let the
 	// next writer of old finish the move after this call reported it
@@ -178,7 +197,7 @@ func (s *Store) giveUp(ctx context.Context, op string, old store.ID, token strin
 		return 0, true, &opError{op: op, err: fmt.Errorf("%w: %w; withdrawing the move failed too", ErrNotFinal, inner), maybe: true}
 	}
 	if a.status == "DONE" {
-		_, _ = s.run(fctx, op+" (unmark)", scriptUnmark, true, []string{s.marker(old)}, now, token)
+		s.settleAndUnmark(fctx, op, old, new, token, now)
 		return helped, true, nil
 	}
 	return 0, true, definite(cause)
@@ -234,7 +253,7 @@ func (s *Store) finish(ctx context.Context, src store.ID, token string, now time
 			if a.status == "DONE" {
 				// Committed and settled before: the live target is the
 				// moved session itself.
-				return moveCommitted, v, nil
+				return moveSettled, v, nil
 			}
 			return moveTaken, 0, nil
 		case "OK":
@@ -262,8 +281,10 @@ func (s *Store) finish(ctx context.Context, src store.ID, token string, now time
 		}
 		// Committed. Settling is anyone's job from here: an error only
 		// leaves it to the next reader of the target.
-		_, _ = s.run(ctx, "finish (settle)", scriptSettle, true, []string{s.key(target)}, at, s.margin, token, "1")
-		return moveCommitted, v, nil
+		if _, err := s.run(ctx, "finish (settle)", scriptSettle, true, []string{s.key(target)}, at, s.margin, token, "1"); err != nil {
+			return moveCommitted, v, nil
+		}
+		return moveSettled, v, nil
 	}
 	return 0, 0, &opError{op: "finish", err: ErrContended}
 }
@@ -274,4 +295,40 @@ func newToken() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// moveSplit is the planted bug: the move as two independent steps, a
+// copy to new and a delete of old, each atomic, the pair not. Every
+// sequential run passes it; two clients moving one session at once clone
+// it, and a write between the steps is lost.
+func (s *Store) moveSplit(ctx context.Context, op string, old, new store.ID, now time.Time, version uint64, state []byte, hasState bool) (uint64, error) {
+	f, err := s.rdb.HMGet(ctx, s.key(old), "e", "s", "v").Result()
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	es, _ := f[0].(string)
+	e, err := strconv.ParseInt(es, 10, 64)
+	if err != nil || now.UnixMicro() >= e {
+		return 0, fmt.Errorf("redisstore: %s: %w", op, store.ErrNotFound)
+	}
+	vs, _ := f[2].(string)
+	v, _ := strconv.ParseUint(vs, 10, 64)
+	if version != 0 && v != version {
+		return 0, fmt.Errorf("redisstore: %s: %w", op, store.ErrConflict)
+	}
+	st, _ := f[1].(string)
+	if hasState {
+		st = string(state)
+	}
+	r, err := s.do(ctx, op, scriptCreate, true, new, now, s.margin, st, es, strconv.FormatUint(v+1, 10))
+	if err != nil {
+		return 0, err
+	}
+	if err := outcome(op, r); err != nil {
+		return 0, err
+	}
+	if _, err := s.do(ctx, op, scriptDelete, true, old, now); err != nil {
+		return 0, err
+	}
+	return v + 1, nil
 }

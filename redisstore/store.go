@@ -25,6 +25,9 @@ type Store struct {
 	single  *redis.Client        // nil on a cluster
 	margin  string               // Options.Margin in milliseconds, as a script argument
 	owns    bool                 // Close closes rdb
+	// splitMove plants a bug for the tests (export_test.go): ChangeID
+	// between slots as a copy, then a delete, with no protocol.
+	splitMove bool
 }
 
 var (

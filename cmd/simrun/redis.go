@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -17,9 +16,6 @@ import (
 // appendfsync always, so that crash faults lose nothing acknowledged).
 // Only a cluster simrun started can be crashed by crash faults.
 func openRedis(ctx context.Context, dsn string, layers stack.Stack, log io.Writer) (*backend, error) {
-	if len(layers) > 0 {
-		return nil, errors.New("backend redis: -layers is not supported yet (use memory or postgres)")
-	}
 	opts := redissim.Options{}
 	stop := func() {}
 	if dsn == "" {
@@ -42,5 +38,9 @@ func openRedis(ctx context.Context, dsn string, layers stack.Stack, log io.Write
 		stop()
 		return nil, fmt.Errorf("backend redis: %w", err)
 	}
-	return &backend{name: "redis", factory: h.Factory, close: func() { h.Close(); stop() }}, nil
+	f := h.Factory
+	if len(layers) > 0 {
+		f = h.Stacked(layers)
+	}
+	return &backend{name: "redis", layers: layers, factory: f, close: func() { h.Close(); stop() }}, nil
 }

@@ -102,7 +102,6 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-backend", "mongodb"}, `unknown backend "mongodb"`},
 		{[]string{"-backend", "redis", "-dsn", "http://x:1"}, "redis:// or rediss://"},
 		{[]string{"-backend", "redis", "-dsn", "redis://a:1,b:2?cluster=false"}, "cluster=false"},
-		{[]string{"-backend", "redis", "-layers", "seal"}, "-layers is not supported"},
 		{[]string{"-backend", "mutant:nope"}, `unknown mutant "nope"`},
 		{[]string{"-start", "tomorrow"}, "want an RFC 3339 time"},
 		{[]string{"-start", "9999-01-01T00:00:00Z"}, "outside the years"},

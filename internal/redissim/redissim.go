@@ -30,6 +30,7 @@ import (
 	"github.com/hourglass-go/hourglass/clock"
 	"github.com/hourglass-go/hourglass/faults"
 	"github.com/hourglass-go/hourglass/internal/rediscluster"
+	"github.com/hourglass-go/hourglass/internal/stack"
 	"github.com/hourglass-go/hourglass/redisstore"
 	"github.com/hourglass-go/hourglass/sim"
 	"github.com/hourglass-go/hourglass/store"
@@ -361,4 +362,32 @@ func (h *Harness) Timeout(ctx context.Context) (func(), error) {
 		})
 		h.release()
 	}, nil
+}
+
+// Stacked is Factory with the run's stores under the layers of st
+// (hashid, seal), each client's store given the limits the layers need to
+// offer the run's. The layered store is shared by the run's clients (a
+// layer shows its backend's capabilities, not the harness's Clienter), so
+// network faults of clients other than the first are emulated around it.
+func (h *Harness) Stacked(st stack.Stack) sim.Factory {
+	return func(env sim.Env) (store.Store, error) {
+		inner := env
+		inner.Limits = st.InnerLimits(env.Limits)
+		s, err := h.Factory(inner)
+		if err != nil {
+			return nil, err
+		}
+		rs := s.(*runStore)
+		top, err := st.Wrap(rs, env.Limits)
+		if err != nil {
+			return nil, err
+		}
+		return sim.Instances(top, func(c clock.Clock) store.Store {
+			w, err := st.Wrap(rs.Instance(c), env.Limits)
+			if err != nil {
+				panic(err) // the same layers just wrapped the first instance
+			}
+			return w
+		}), nil
+	}
 }
