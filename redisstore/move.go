@@ -240,6 +240,10 @@ func (s *Store) finish(ctx context.Context, src store.ID, token string, now time
 			return 0, 0, definite(err)
 		}
 		switch c.status {
+		case "SETTLED":
+			// The move ended while this call was on its way: someone
+			// else settled it (the marker says whether as committed).
+			return moveGone, 0, nil
 		case "PEND":
 			if err := s.resolve(ctx, target, store.ID(c.str(0)), c.str(1), now, depth+1); err != nil {
 				return 0, 0, err

@@ -240,10 +240,12 @@ return {'OK', r[2], r[3], s, r[7], r[8]}
 
 	// claim writes the incoming record on the target beside whatever
 	// record it holds, invisible until settled; claiming again with the
-	// same token is a no-op. KEYS dst; ARGV mover's now, margin, token,
+	// same token is a no-op, and claiming with a token already settled on
+	// the key (the fence hash keeps it) is refused: SETTLED. KEYS dst; ARGV mover's now, margin, token,
 	// source, state, expires, version.
 	scriptClaim = newScript("claim", `
 if fenced() then return {'FENCED'} end
+if redis.call('HEXISTS', KEYS[#KEYS], ARGV[3]) == 1 then return {'SETTLED'} end
 local dst = KEYS[1]
 local p = pend(dst)
 if p then
@@ -295,6 +297,11 @@ return {'NONE'}
 if fenced() then return {'FENCED'} end
 local dst = KEYS[1]
 if redis.call('HGET', dst, 'pt') ~= ARGV[3] then return {'GONE'} end
+-- The token is spent on this key: a helper that read the intent before
+-- the move ended must not claim the target again after it (it would
+-- bring the session back under new after a delete, or clone it).
+redis.call('HSET', KEYS[#KEYS], ARGV[3], '1')
+redis.call('PEXPIRE', KEYS[#KEYS], tonumber(ARGV[2]))
 if ARGV[4] == '1' then
   local r = redis.call('HMGET', dst, 'ps', 'pe', 'pv')
   redis.call('HSET', dst, 's', r[1], 'e', r[2], 'v', r[3])
