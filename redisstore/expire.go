@@ -39,6 +39,73 @@ func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 		return 0, fmt.Errorf("%w: %d", store.ErrInvalidLimit, limit)
 	}
 	now := s.now()
+	// Candidates are tried in order until limit are removed: one that is
+	// gone or renewed by the time its turn comes (another sweep took it,
+	// a lagging client renewed it) gives its place to the next, and when
+	// one did, the primaries are scanned again for records that expired
+	// meanwhile (created already expired by a client whose clock is
+	// behind), as the contract's single atomic cleanup would have found
+	// them had it run after those changes.
+	n := 0
+	for range maxResolve {
+		found, err := s.scanAll(ctx, now)
+		if err != nil {
+			if n == 0 {
+				return 0, definite(classify("delete-expired (scan)", err))
+			}
+			return n, &opError{op: "delete-expired (scan)", err: err, maybe: true}
+		}
+		lost := false
+		for _, x := range found {
+			if limit > 0 && n == limit {
+				return n, nil
+			}
+			ok, gone, err := s.reclaim(ctx, x, now)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				n++
+			}
+			lost = lost || gone
+		}
+		if !lost {
+			return n, nil
+		}
+	}
+	return n, nil
+}
+
+// reclaim removes x if it is still the expired record that was read.
+// gone reports that it was not (taken by another sweep, renewed,
+// replaced); a record being moved is left alone, neither removed nor
+// gone. A pending move into the key is resolved first, as any
+// operation does.
+func (s *Store) reclaim(ctx context.Context, x expired, now time.Time) (ok, gone bool, err error) {
+	for range maxResolve {
+		r, err := s.run(ctx, "delete-expired", scriptReclaim, true, []string{s.key(x.id)}, now, strconv.FormatInt(x.expires, 10), x.version)
+		if err != nil {
+			return false, false, err
+		}
+		switch r.status {
+		case "PEND":
+			if err := s.resolve(ctx, x.id, store.ID(r.str(0)), r.str(1), now, 0); err != nil {
+				return false, false, err
+			}
+			continue
+		case "OK":
+			return true, false, nil
+		case "NO":
+			return false, true, nil
+		}
+		return false, false, nil // BUSY: being moved
+	}
+	return false, false, nil
+}
+
+// scanAll lists the records expired at now on every primary, earliest
+// expiry first (ties by ID).
+func (s *Store) scanAll(ctx context.Context, now time.Time) ([]expired, error) {
 	var (
 		mu    sync.Mutex
 		found []expired
@@ -50,30 +117,10 @@ func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 		mu.Unlock()
 		return err
 	})
-	if err != nil {
-		return 0, definite(classify("delete-expired (scan)", err))
-	}
 	slices.SortFunc(found, func(a, b expired) int {
 		return cmp.Or(cmp.Compare(a.expires, b.expires), strings.Compare(string(a.id), string(b.id)))
 	})
-	// Candidates are tried in order until limit are removed: one that is
-	// gone or renewed by the time its turn comes (another sweep took it,
-	// a lagging client renewed it) gives its place to the next, as the
-	// contract's single atomic cleanup would have, had it run after that.
-	n := 0
-	for _, x := range found {
-		if limit > 0 && n == limit {
-			break
-		}
-		r, err := s.do(ctx, "delete-expired", scriptReclaim, true, x.id, now, strconv.FormatInt(x.expires, 10), x.version)
-		if err != nil {
-			return n, err
-		}
-		if r.status == "OK" {
-			n++
-		}
-	}
-	return n, nil
+	return found, err
 }
 
 // forEachPrimary runs fn on every primary (the one node, without a

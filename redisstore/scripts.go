@@ -334,12 +334,13 @@ return {'OK'}
 `)
 
 	// reclaim removes a record that is still the expired one DeleteExpired
-	// read and is not being moved. KEYS k; ARGV now, expires, version.
+	// read (NO: it is not) and is not being moved (BUSY: it is, and stays).
+	// KEYS k; ARGV now, expires, version.
 	scriptReclaim = newScript("reclaim", `
 if fenced() then return {'FENCED'} end
 local k = KEYS[1]
 local p = pend(k) if p then return p end
-if redis.call('HEXISTS', k, 'it') == 1 then return {'NO'} end
+if redis.call('HEXISTS', k, 'it') == 1 then return {'BUSY'} end
 local r = redis.call('HMGET', k, 'e', 'v')
 if r[1] ~= ARGV[2] or r[2] ~= ARGV[3] or now < tonumber(r[1]) then return {'NO'} end
 redis.call('DEL', k)
