@@ -78,9 +78,9 @@ func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 
 // reclaim removes x if it is still the expired record that was read.
 // gone reports that it was not (taken by another sweep, renewed,
-// replaced); a record being moved is left alone, neither removed nor
-// gone. A pending move into the key is resolved first, as any
-// operation does.
+// replaced, or moved: a move in progress is finished first, as any write
+// does). A pending move into the key is resolved first, as any operation
+// does.
 func (s *Store) reclaim(ctx context.Context, x expired, now time.Time) (ok, gone bool, err error) {
 	for range maxResolve {
 		r, err := s.run(ctx, "delete-expired", scriptReclaim, true, []string{s.key(x.id)}, now, strconv.FormatInt(x.expires, 10), x.version)
@@ -97,8 +97,16 @@ func (s *Store) reclaim(ctx context.Context, x expired, now time.Time) (ok, gone
 			return true, false, nil
 		case "NO":
 			return false, true, nil
+		case "BUSY":
+			// Being moved: finish the move (with its mover's instant, so
+			// that it decides as the mover would), and let the next scan
+			// find the record wherever it now is.
+			if _, _, err := s.finish(ctx, x.id, r.str(0), now, 0, nil); err != nil {
+				return false, false, err
+			}
+			return false, true, nil
 		}
-		return false, false, nil // BUSY: being moved
+		return false, false, nil
 	}
 	return false, false, nil
 }
