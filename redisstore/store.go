@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -226,4 +225,3 @@ func (s *Store) sameSlot(a, b store.ID) bool {
 	return s.cluster == nil || slot(string(a)) == slot(string(b))
 }
 
-var errNoScript = errors.New("NOSCRIPT")
