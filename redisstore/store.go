@@ -224,4 +224,3 @@ func (s *Store) marker(id store.ID) string { return s.opts.Prefix + ":{" + strin
 func (s *Store) sameSlot(a, b store.ID) bool {
 	return s.cluster == nil || slot(string(a)) == slot(string(b))
 }
-
