@@ -153,29 +153,44 @@ func (s *Store) scanExpired(ctx context.Context, c *redis.Client, now time.Time)
 		if err != nil {
 			return out, err
 		}
-		for _, k := range keys {
-			id := store.ID(strings.TrimSuffix(strings.TrimPrefix(k, head), "}"))
-			if id.Validate() != nil {
-				continue // not a session key of this store
+		// One pipelined HMGET for the whole batch, not a round trip per key.
+		var ids []store.ID
+		var cmds []*redis.SliceCmd
+		if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				id := store.ID(strings.TrimSuffix(strings.TrimPrefix(k, head), "}"))
+				if id.Validate() != nil {
+					continue // not a session key of this store
+				}
+				ids = append(ids, id)
+				cmds = append(cmds, p.HMGet(ctx, k, "e", "v", "pt", "pf"))
 			}
-			for range maxResolve {
-				f, err := c.HMGet(ctx, k, "e", "v", "pt", "pf").Result()
-				if err != nil {
+			return nil
+		}); err != nil {
+			return out, err
+		}
+		for i, id := range ids {
+			f, err := cmds[i].Result()
+			if err != nil || len(f) < 4 {
+				return out, fmt.Errorf("reading a session key: %v", err)
+			}
+			if pt, _ := f[2].(string); pt != "" {
+				// A move into the key: settle it and read the key again.
+				pf, _ := f[3].(string)
+				if err := s.resolve(ctx, id, store.ID(pf), pt, now, 0); err != nil {
+					return out, err
+				}
+				if f, err = c.HMGet(ctx, s.key(id), "e", "v", "pt", "pf").Result(); err != nil {
 					return out, err
 				}
 				if pt, _ := f[2].(string); pt != "" {
-					pf, _ := f[3].(string)
-					if err := s.resolve(ctx, id, store.ID(pf), pt, now, 0); err != nil {
-						return out, err
-					}
-					continue
+					continue // moved into again meanwhile: the next scan sees it
 				}
-				es, _ := f[0].(string)
-				v, _ := f[1].(string)
-				if e, err := strconv.ParseInt(es, 10, 64); err == nil && nowUs >= e {
-					out = append(out, expired{id: id, expires: e, version: v})
-				}
-				break
+			}
+			es, _ := f[0].(string)
+			v, _ := f[1].(string)
+			if e, err := strconv.ParseInt(es, 10, 64); err == nil && nowUs >= e {
+				out = append(out, expired{id: id, expires: e, version: v})
 			}
 		}
 		if cursor = next; cursor == 0 {

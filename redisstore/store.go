@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ type Store struct {
 	single  *redis.Client        // nil on a cluster
 	margin  string               // Options.Margin in milliseconds, as a script argument
 	owns    bool                 // Close closes rdb
+
 	// splitMove plants a bug for the tests (export_test.go): ChangeID
 	// between slots as a copy, then a delete, with no protocol.
 	splitMove bool
@@ -77,6 +79,12 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		})
 		s.rdb = s.single
 	}
+	if s.cluster != nil {
+		if err := s.checkSeeds(ctx); err != nil {
+			s.rdb.Close()
+			return nil, err
+		}
+	}
 	if err := s.Ping(ctx); err != nil {
 		s.rdb.Close()
 		return nil, err
@@ -126,7 +134,9 @@ func (s *Store) Capabilities() store.Capabilities { return store.Capabilities{Na
 
 // Ping checks that every primary answers and, for a cluster, that every
 // slot is covered. The error wraps ErrNotCluster or ErrSlotsUncovered
-// when the server is not what Options says.
+// when the server is not what Options says. It talks to the primaries on
+// the store's own connections, so a readiness probe costs one round trip
+// per primary.
 func (s *Store) Ping(ctx context.Context) error {
 	if s.cluster == nil {
 		info, err := s.single.Do(ctx, "INFO", "cluster").Text()
@@ -138,45 +148,50 @@ func (s *Store) Ping(ctx context.Context) error {
 		}
 		return nil
 	}
-	// CLUSTER INFO on a seed node first: ForEachMaster needs the slot map,
-	// and without cluster mode there is none to load.
+	return s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		return checkClusterInfo(ctx, c)
+	})
+}
+
+// checkClusterInfo reports what is wrong with one cluster node, if
+// anything: not in cluster mode, or some slot uncovered.
+func checkClusterInfo(ctx context.Context, c *redis.Client) error {
+	addr := c.Options().Addr
+	info, err := c.ClusterInfo(ctx).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "cluster support disabled") {
+			return fmt.Errorf("%w: %s does not run in cluster mode", ErrNotCluster, addr)
+		}
+		return fmt.Errorf("redisstore: ping %s: %w", addr, err)
+	}
+	if !strings.Contains(info, "cluster_state:ok") {
+		return fmt.Errorf("%w: %s reports %s", ErrSlotsUncovered, addr, clusterSummary(info))
+	}
+	return nil
+}
+
+// checkSeeds asks the seed nodes, one at a time until one answers,
+// whether they run a healthy cluster: before the cluster client has a
+// slot map, a node without cluster mode would only give it odd errors.
+// New calls it once.
+func (s *Store) checkSeeds(ctx context.Context) error {
 	var first error
 	for _, a := range s.opts.Addrs {
 		c := redis.NewClient(&redis.Options{Addr: a, Dialer: s.opts.Dialer, Username: s.opts.Username, Password: s.opts.Password,
 			TLSConfig: s.opts.TLS, DialTimeout: s.opts.DialTimeout, MaxRetries: -1, ContextTimeoutEnabled: true, DisableIdentity: true, PoolSize: 1})
-		info, err := c.ClusterInfo(ctx).Result()
+		err := checkClusterInfo(ctx, c)
 		c.Close()
-		if err != nil {
-			if strings.Contains(err.Error(), "cluster support disabled") {
-				return fmt.Errorf("%w: %s does not run in cluster mode", ErrNotCluster, a)
-			}
-			if first == nil {
-				first = fmt.Errorf("redisstore: ping %s: %w", a, err)
-			}
-			if ctx.Err() != nil {
-				return first
-			}
-			continue
+		if err == nil || errors.Is(err, ErrNotCluster) || errors.Is(err, ErrSlotsUncovered) {
+			return err
 		}
-		if !strings.Contains(info, "cluster_state:ok") {
-			return fmt.Errorf("%w: %s reports %s", ErrSlotsUncovered, a, clusterSummary(info))
+		if first == nil {
+			first = err
 		}
-		first = nil
-		break
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	if first != nil {
-		return first
-	}
-	return s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-		info, err := c.ClusterInfo(ctx).Result()
-		if err != nil {
-			return fmt.Errorf("redisstore: ping %s: %w", c.Options().Addr, err)
-		}
-		if !strings.Contains(info, "cluster_state:ok") {
-			return fmt.Errorf("%w: %s reports %s", ErrSlotsUncovered, c.Options().Addr, clusterSummary(info))
-		}
-		return nil
-	})
+	return first
 }
 
 // clusterSummary picks the lines of CLUSTER INFO that say what is wrong.

@@ -32,9 +32,8 @@ var (
 // Instance implements sim.Instancer: the same client reading another clock.
 func (r *runStore) Instance(clk clock.Clock) store.Store { return r.h.runStore(r.c, clk) }
 
-func (r *runStore) Capabilities() store.Capabilities {
-	return store.Capabilities{NativeExpiry: true}
-}
+// Capabilities are redisstore's own.
+func (r *runStore) Capabilities() store.Capabilities { return r.c.cur.Load().Capabilities() }
 
 // with runs f on the client's current store.
 func with[T any](r *runStore, ctx context.Context, f func(context.Context, *redisstore.Store) (T, error)) (T, error) {
