@@ -7,6 +7,7 @@ replace github.com/hourglass-go/hourglass => ../
 require (
 	github.com/alexedwards/scs/pgxstore v0.0.0-20250417082927-ab20b3feb5e9
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
+	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gofiber/storage/redis/v3 v3.4.3
 	github.com/gomodule/redigo v1.9.3
 	github.com/hourglass-go/hourglass v0.0.0-00010101000000-000000000000

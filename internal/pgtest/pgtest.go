@@ -90,7 +90,10 @@ var (
 
 // Main runs the tests and then stops the server if this binary started
 // one. Call it from TestMain: os.Exit(pgtest.Main(m)).
-func Main(m *testing.M) int {
+//
+// m is a *testing.M, or anything that runs the tests: another server's
+// Main, so that one test binary can use both servers.
+func Main(m interface{ Run() int }) int {
 	code := m.Run()
 	if err := shutdown(); err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)

@@ -101,7 +101,10 @@ var (
 
 // Main runs the tests and then stops the servers this binary started.
 // Call it from TestMain: os.Exit(redistest.Main(m)).
-func Main(m *testing.M) int {
+//
+// m is a *testing.M, or anything that runs the tests: another server's
+// Main, so that one test binary can use both servers.
+func Main(m interface{ Run() int }) int {
 	code := m.Run()
 	for _, s := range []*shared{clusterSrv, singleSrv} {
 		if s.srv != nil && s.srv.stop != nil {
