@@ -44,8 +44,9 @@ import (
 //     timeout, so scs commits because the session changed.
 //   - op=read: the handler only reads the counter, with an idle timeout of
 //     30 minutes, so scs commits on every request all the same (to move
-//     the expiry). Under the adapter such a commit is a Touch that writes
-//     nothing until the expiry moves by its resolution (a minute).
+//     the expiry). Under the adapter the read is a Touch, which writes
+//     nothing until the expiry moves by its resolution (a minute), and the
+//     commit of a request that changed nothing sends no statement.
 //
 // Each (impl, op) has scsSessions sessions of its own, created before the
 // runs by one request each (for op=read, under the idle timeout, so they
