@@ -21,13 +21,15 @@ const DefaultResolution = time.Minute
 type Options struct {
 	// Clock is the application's clock, the one scs computes expiries
 	// with (scs reads the system clock, so leave it nil outside tests of
-	// the adapter itself). It turns scs's absolute expiry into a TTL; the
-	// backend's own clock then decides when the session ends.
+	// the adapter itself). It turns scs's absolute expiry into a TTL (the
+	// backend's own clock then decides when the session ends) and judges
+	// scs's deadlines in LoadAndSave.
 	Clock clock.Clock
-	// Resolution: under LoadAndSave, a commit that changes no value and
-	// would move the expiry by less than this writes nothing (see
-	// store.Toucher). 0 means DefaultResolution; negative is invalid. Use
-	// a nanosecond to write whenever the expiry moves.
+	// Resolution: under LoadAndSave with scs's IdleTimeout, a request
+	// that would move the expiry by less than this does not write it (see
+	// store.Toucher), so a session may end up to this much earlier than
+	// scs's idle timeout says. 0 means DefaultResolution; negative is
+	// invalid. Use a nanosecond to write whenever the expiry moves.
 	Resolution time.Duration
 	// Cap limits each user's sessions at Login (see store.Owners): 0 means
 	// the backend's Limits.MaxPerOwner.
@@ -122,11 +124,11 @@ func (st *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error
 // CommitCtx saves a session's state with scs's absolute expiry. An expiry
 // that is not after the application clock's now deletes the session.
 //
-// Under LoadAndSave it is one statement: a token the request found is
-// updated, or only touched if no value changed, and never created again,
-// so a session deleted while the request ran (a logout, a revocation, its
-// expiry) stays deleted; a token the request did not find is new, and is
-// created. Without the wrapper the adapter cannot tell the two apart, and
+// Under LoadAndSave it is one statement at most: a token the request found
+// is written only as far as the request changed it (values, expiry, or
+// nothing at all; see commitFound) and never created again, so a session
+// deleted while the request ran (a logout, a revocation, its expiry) stays
+// deleted; a token the request did not find is new, and is created. Without the wrapper the adapter cannot tell the two apart, and
 // does what scs's own stores do in effect: it updates, and creates the
 // session if there is none, so a request that was running when its
 // session was deleted brings it back at its end.
