@@ -124,11 +124,12 @@ func (st *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error
 // CommitCtx saves a session's state with scs's absolute expiry. An expiry
 // that is not after the application clock's now deletes the session.
 //
-// Under LoadAndSave it is one statement at most: a token the request found
-// is written only as far as the request changed it (values, expiry, or
-// nothing at all; see commitFound) and never created again, so a session
-// deleted while the request ran (a logout, a revocation, its expiry) stays
-// deleted; a token the request did not find is new, and is created. Without the wrapper the adapter cannot tell the two apart, and
+// Under LoadAndSave it is one statement at most: a token the request
+// found is written only as far as the request changed it (values, expiry,
+// or nothing at all; see commitFound) and never created again, so a
+// session deleted while the request ran (a logout, a revocation, its
+// expiry) stays deleted; a token the request did not find is new, and is
+// created. Without the wrapper the adapter cannot tell the two apart, and
 // does what scs's own stores do in effect: it updates, and creates the
 // session if there is none, so a request that was running when its
 // session was deleted brings it back at its end.
@@ -165,7 +166,8 @@ func (st *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry t
 }
 
 // commitFound writes a session the request found, in at most one
-// statement, and never brings it back if it is gone. It writes values
+// statement (two when a conditional write loses a race), and never brings
+// it back if it is gone. It writes values
 // only if they changed (a read never puts back what it read over a newer
 // write), and the expiry only if scs's differs from what the store
 // already holds:
