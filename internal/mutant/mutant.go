@@ -9,7 +9,6 @@ package mutant
 
 import (
 	"context"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -201,14 +200,20 @@ func RaceBugs() []Bug {
 	return out
 }
 
-// gap releases the lock between the two steps of a racy operation and
-// lets other goroutines run, as the round trip between two statements
-// would.
+// gap releases the lock between the two steps of a racy operation for as
+// long as a round trip between two statements would take. A yield alone
+// (runtime.Gosched) models no round trip: under the race detector on a
+// loaded machine it often found no other client ready to run, and the
+// concurrent phase caught ChangeIDIfIgnoresVersion in as few as 17 runs of
+// 20; a real backend's second statement waits for the network.
 func (s *Store) gap() {
 	s.mu.Unlock()
-	runtime.Gosched()
+	time.Sleep(roundTrip)
 	s.mu.Lock()
 }
+
+// roundTrip is a short loopback round trip.
+const roundTrip = 20 * time.Microsecond
 
 // Store is the plain store with at most one bug planted.
 type Store struct {
