@@ -343,8 +343,12 @@ func pickOwners(n, lo, count int) []int {
 }
 
 // walPosition is the server's current WAL insert position, in bytes.
-func (e *ownedEnv) walPosition(ctx context.Context) (int64, error) {
+func (e *ownedEnv) walPosition(ctx context.Context) (int64, error) { return walPosition(ctx, e.pool) }
+
+// walPosition is pool's server's current WAL insert position, in bytes:
+// two readings around a run give the WAL it wrote.
+func walPosition(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	var pos int64
-	err := e.pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8").Scan(&pos)
+	err := pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8").Scan(&pos)
 	return pos, err
 }

@@ -355,11 +355,7 @@ func (e *scsEnv) checkCounters(ctx context.Context, c *scsCase) error {
 }
 
 // walPosition is the server's current WAL insert position, in bytes.
-func (e *scsEnv) walPosition(ctx context.Context) (int64, error) {
-	var pos int64
-	err := e.pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8").Scan(&pos)
-	return pos, err
-}
+func (e *scsEnv) walPosition(ctx context.Context) (int64, error) { return walPosition(ctx, e.pool) }
 
 func (e *scsEnv) close() {
 	for _, c := range e.cases {
