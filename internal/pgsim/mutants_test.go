@@ -64,6 +64,11 @@ type retriesAmbiguous struct{ *pgstore.Store }
 func (m retriesAmbiguous) Create(ctx context.Context, id store.ID, state []byte, ttl time.Duration) error {
 	err := m.Store.Create(ctx, id, state, ttl)
 	if store.IsAmbiguous(err) {
+		// A retry loop backs off before it tries again. Without the pause
+		// the retry, on a fresh connection, could beat the dropped request
+		// to the row on a loaded machine (CI saw it once in five runs),
+		// and the bug would not show.
+		time.Sleep(100 * time.Millisecond)
 		err = m.Store.Create(ctx, id, state, ttl)
 	}
 	return err
